@@ -1,0 +1,1 @@
+"""Evaluator configuration: per-label TFMA metrics and blessing rules."""

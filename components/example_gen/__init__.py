@@ -1,0 +1,1 @@
+"""ExampleGens that turn image folders into tf.Example TFRecords."""

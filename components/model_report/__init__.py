@@ -1,0 +1,1 @@
+"""ModelReport: model.json beside the pushed model, and a run summary."""

@@ -1,0 +1,1 @@
+"""Trainer code: Keras model builders, run_fn and serving signatures."""

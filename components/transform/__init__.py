@@ -1,0 +1,1 @@
+"""Transform code: decode, resize and scale images in the TF graph."""

@@ -1,0 +1,1 @@
+"""A gate that stops the run when ExampleValidator found anomalies."""

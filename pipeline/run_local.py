@@ -1,0 +1,197 @@
+"""Runs the pipeline on this machine: folders in, a pushed model out.
+
+LocalDagRunner with a SQLite ML Metadata store and Beam's DirectRunner.
+"""
+
+import os
+import sys
+
+# Keras 2 must be chosen before TensorFlow is imported (see components).
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import logging  # noqa: E402
+
+import click  # noqa: E402
+
+from pipeline import summary  # noqa: E402
+from pipeline.config import PipelineSettings  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+
+def run(settings: PipelineSettings) -> dict:
+    """Runs the whole DAG locally and returns the run's model report.
+
+    Raises:
+      RuntimeError: when a component fails; the message says which.
+    """
+    from tfx import v1 as tfx
+
+    from pipeline.pipeline import create_pipeline, metadata_path
+
+    os.makedirs(settings.root, exist_ok=True)
+    dag = create_pipeline(
+        settings,
+        metadata_connection_config=(
+            tfx.orchestration.metadata.sqlite_metadata_connection_config(
+                metadata_path(settings)
+            )
+        ),
+    )
+    tfx.orchestration.LocalDagRunner().run(dag)
+    return summary.latest_report(settings)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-i",
+    "--image-dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder of images: one subfolder per class (nested "
+    "folders allowed), or the folder --labels names files in.",
+)
+@click.option(
+    "--model-name",
+    required=True,
+    help="Model and pipeline name: lowercase letters, digits and "
+    "dashes (a Kubeflow pipeline name), e.g. 'pentagram-detector'. "
+    "Other names are refused with a suggested form.",
+)
+@click.option(
+    "--model-basedir",
+    default="models",
+    show_default=True,
+    help="Models are pushed to <model-basedir>/<model-name>/<version>/.",
+)
+@click.option(
+    "--labels",
+    "labels_csv",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="labels.csv with a 'filename' column (relative to "
+    "--image-dir) and 0/1 '*_visible' columns: trains a "
+    "multi-label model. Default: class directories.",
+)
+@click.option(
+    "--epochs",
+    default=50,
+    show_default=True,
+    type=int,
+    help="Passes over the training split.",
+)
+@click.option(
+    "--seed",
+    default=42,
+    show_default=True,
+    type=int,
+    help="Random seed for weights and shuffling.",
+)
+@click.option(
+    "--split",
+    default=0.2,
+    show_default=True,
+    type=float,
+    help="Fraction of images held out for evaluation; the split "
+    "is a hash of each file's relative path, stable across runs.",
+)
+@click.option(
+    "--positive-class",
+    default=None,
+    help="With two class directories, the class the model scores. "
+    "Default: the second class in sorted order.",
+)
+@click.option(
+    "--image-size",
+    default=150,
+    show_default=True,
+    type=int,
+    help="Side in pixels that images are resized to.",
+)
+@click.option(
+    "--batch-size",
+    default=32,
+    show_default=True,
+    type=int,
+    help="Training batch size.",
+)
+@click.option(
+    "--backbone",
+    default="small_cnn",
+    show_default=True,
+    type=click.Choice(["small_cnn", "mobilenet_v2"]),
+    help="small_cnn trains from scratch and is fast on CPU; "
+    "mobilenet_v2 is a frozen Keras application base.",
+)
+@click.option(
+    "--weights",
+    default="imagenet",
+    show_default=True,
+    help="Initial weights of an application backbone: 'imagenet' "
+    "(downloaded by Keras), 'none', or a local weights file.",
+)
+@click.option(
+    "--pipeline-root",
+    default=None,
+    help="Where artifacts and the metadata store go. Default: "
+    "<model-basedir>/_pipelines/<model-name>.",
+)
+@click.option(
+    "--schema",
+    "schema_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Curated schema (schema.pbtxt, e.g. from schemas/) to "
+    "validate against. Default: inferred by SchemaGen.",
+)
+@click.option(
+    "--min-auc",
+    default=0.5,
+    show_default=True,
+    type=float,
+    help="Bless only if every label's eval AUC is at least this.",
+)
+@click.option(
+    "--max-auc-drop",
+    default=0.05,
+    show_default=True,
+    type=float,
+    help="Bless only if no label's AUC falls more than this below "
+    "the latest blessed model (ignored on the first run).",
+)
+@click.option(
+    "--max-side",
+    default=1024,
+    show_default=True,
+    type=int,
+    help="Larger images are downscaled to this side at ingestion.",
+)
+@click.option(
+    "--beam-arg",
+    "beam_args",
+    multiple=True,
+    help="Extra Apache Beam argument, repeatable, e.g. "
+    "--beam-arg=--direct_num_workers=2. Default runner: "
+    "DirectRunner.",
+)
+@click.option("--verbose", is_flag=True, help="Log every component's INFO.")
+def main(verbose: bool, **options) -> None:
+    """Trains, evaluates and pushes a symbol-visibility model locally."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pipeline").setLevel(logging.INFO)
+    logging.getLogger("components").setLevel(logging.INFO)
+    options["beam_args"] = tuple(options["beam_args"])
+    try:
+        settings = PipelineSettings(**options)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    report = run(settings)
+    click.echo(summary.format_report(report))
+
+
+if __name__ == "__main__":
+    main()
