@@ -1,8 +1,10 @@
 """create_pipeline: PipelineSettings -> the one TFX DAG, for every runner."""
 
+import json
 import os
 
 from tfx import v1 as tfx
+from tfx.utils import proto_utils
 
 from components import features
 from components.evaluator import config as eval_config
@@ -15,12 +17,19 @@ from pipeline.config import PipelineSettings
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.task.run_fn"
 
+# Runtime parameters (Kubeflow): a run may change these without recompiling.
+IMAGE_DIR_PARAMETER = "image_dir"  # ExampleGen input_base.
+INGEST_CONFIG_PARAMETER = "ingest_config"  # ExampleGen custom_config JSON.
+TRAINER_CONFIG_PARAMETER = "trainer_config"  # Trainer custom_config JSON.
+
 
 def create_pipeline(
     settings: PipelineSettings,
     *,
     label_spec: features.LabelSpec | None = None,
     metadata_connection_config=None,
+    runtime_parameters: bool = False,
+    baseline_resolver: bool = True,
 ) -> tfx.dsl.Pipeline:
     """Assembles ingestion, validation, Transform, training, evaluation, push.
 
@@ -29,12 +38,20 @@ def create_pipeline(
       label_spec: labels to train; read from the data when None.
       metadata_connection_config: ML Metadata connection; None lets the
         runner choose (Kubeflow provides its own).
+      runtime_parameters: whether the image folder, the ExampleGen
+        settings and the Trainer settings are runtime parameters (named by
+        the `*_PARAMETER` constants, defaulting to `settings`) instead of
+        constants. Defaults to False.
+      baseline_resolver: whether the Evaluator compares with the latest
+        blessed model through a Resolver node; without it only absolute
+        thresholds apply. Kubeflow Pipelines (open source) cannot run
+        Resolver nodes. Defaults to True.
 
     Returns:
       The TFX pipeline, named after the model.
     """
     spec = label_spec or settings.label_spec()
-    nodes = _ingest_and_validate(settings, spec)
+    nodes = _ingest_and_validate(settings, spec, runtime_parameters)
     examples, schema = nodes["examples"], nodes["schema"]
 
     transform = tfx.components.Transform(
@@ -54,9 +71,11 @@ def create_pipeline(
         schema=schema,
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
-        custom_config=_trainer_config(settings, spec),
+        custom_config=_trainer_config(settings, spec, runtime_parameters),
     )
-    evaluate = _evaluate(settings, spec, examples, schema, trainer)
+    evaluate = _evaluate(
+        settings, spec, examples, schema, trainer, baseline_resolver
+    )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluate["evaluator"].outputs["blessing"],
@@ -90,21 +109,29 @@ def create_pipeline(
     )
 
 
-def _ingest_and_validate(settings: PipelineSettings, spec) -> dict:
+def _ingest_and_validate(settings: PipelineSettings, spec, runtime) -> dict:
     layout = options.LABELS_CSV if settings.labels_csv else options.CLASS_DIRS
     gen_class = (
         example_gen.LabelsCsvExampleGen
         if settings.labels_csv
         else example_gen.ClassDirExampleGen
     )
+    ingest = options.IngestSettings(
+        layout=layout,
+        label_spec=spec,
+        labels_csv=settings.labels_csv or "",
+        max_side=settings.max_side,
+    )
+    image_dir, ingest_config = settings.image_dir, ingest
+    if runtime:
+        image_dir = _parameter(IMAGE_DIR_PARAMETER, image_dir)
+        ingest_config = _parameter(
+            INGEST_CONFIG_PARAMETER,
+            proto_utils.proto_to_json(ingest.to_custom_config()),
+        )
     gen = gen_class(
-        image_dir=settings.image_dir,
-        settings=options.IngestSettings(
-            layout=layout,
-            label_spec=spec,
-            labels_csv=settings.labels_csv or "",
-            max_side=settings.max_side,
-        ),
+        image_dir=image_dir,
+        settings=ingest_config,
         eval_fraction=settings.split,
     )
     examples = gen.outputs["examples"]
@@ -131,8 +158,8 @@ def _ingest_and_validate(settings: PipelineSettings, spec) -> dict:
     }
 
 
-def _trainer_config(settings: PipelineSettings, spec) -> dict:
-    return {
+def _trainer_config(settings: PipelineSettings, spec, runtime):
+    config = {
         "label_spec": spec.to_json(),
         "image_size": settings.image_size,
         "backbone": settings.backbone,
@@ -141,27 +168,41 @@ def _trainer_config(settings: PipelineSettings, spec) -> dict:
         "batch_size": settings.batch_size,
         "seed": settings.seed,
     }
+    if not runtime:
+        return config
+    return _parameter(
+        TRAINER_CONFIG_PARAMETER, json.dumps(config, sort_keys=True)
+    )
 
 
-def _evaluate(settings, spec, examples, schema, trainer) -> dict:
-    baseline = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(
-            type=tfx.types.standard_artifacts.ModelBlessing
-        ),
-    ).with_id("latest_blessed_model_resolver")
-    evaluator = tfx.components.Evaluator(
+def _parameter(name: str, default: str):
+    return tfx.dsl.experimental.RuntimeParameter(
+        name=name, ptype=str, default=default
+    )
+
+
+def _evaluate(settings, spec, examples, schema, trainer, with_baseline):
+    nodes, baseline_model = {}, None
+    if with_baseline:
+        nodes["baseline"] = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(
+                type=tfx.types.standard_artifacts.ModelBlessing
+            ),
+        ).with_id("latest_blessed_model_resolver")
+        baseline_model = nodes["baseline"].outputs["model"]
+    nodes["evaluator"] = tfx.components.Evaluator(
         examples=examples,
         model=trainer.outputs["model"],
-        baseline_model=baseline.outputs["model"],
+        baseline_model=baseline_model,
         schema=schema,
         eval_config=eval_config.eval_config(
             spec, min_auc=settings.min_auc, max_auc_drop=settings.max_auc_drop
         ),
         example_splits=["eval"],
     )
-    return {"baseline": baseline, "evaluator": evaluator}
+    return nodes
 
 
 def _beam_args(settings: PipelineSettings) -> tuple[str, ...]:

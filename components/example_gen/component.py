@@ -7,6 +7,7 @@ filename, plus an ingestion report.
 
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
+from tfx.orchestration import data_types
 from tfx.proto import example_gen_pb2
 
 from components import features
@@ -24,25 +25,29 @@ class ImageExampleGen(FileBasedExampleGen):
     def __init__(
         self,
         *,
-        image_dir: str,
-        settings: options.IngestSettings,
+        image_dir: str | data_types.RuntimeParameter,
+        settings: options.IngestSettings | data_types.RuntimeParameter,
         eval_fraction: float = 0.2,
     ):
         """Declares the component.
 
         Args:
-          image_dir: folder (or object-storage URI) holding the images.
-          settings: layout, labels and image limits.
+          image_dir: folder (or object-storage URI) holding the images, or
+            a runtime parameter with it.
+          settings: layout, labels and image limits, or a runtime parameter
+            with their `custom_config` JSON.
           eval_fraction: share of examples in the `eval` split, in (0, 1).
             Defaults to 0.2.
         """
+        if isinstance(settings, options.IngestSettings):
+            settings = settings.to_custom_config()
         super().__init__(
             input_base=image_dir,
             input_config=example_gen_pb2.Input(
                 splits=[example_gen_pb2.Input.Split(name="all", pattern="*")]
             ),
             output_config=split_config(eval_fraction),
-            custom_config=settings.to_custom_config(),
+            custom_config=settings,
         )
 
 

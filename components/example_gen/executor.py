@@ -2,24 +2,27 @@
 
 Besides the standard `Split-*` TFRecords, the Examples artifact holds
 `ingestion_report.json`: examples per split and label, and every file that
-was skipped, converted or ignored, with the reason.
+was skipped, converted or ignored, and every CSV problem, with the reason.
+Listing happens here, once; pixels are decoded one image at a time in a
+DoFn, so memory does not grow with the folder.
 """
 
 import collections
 import functools
 import json
 import logging
-import os
 import posixpath
 from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen import base_example_gen_executor
+from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import proto_utils
 
 from components import features
-from components.example_gen import ingest, options, sources
+from components.example_gen import ingest, options, report, sources
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,9 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
         return functools.partial(
-            _ImagesToExamples, items=self._items, tmp_dir=self._tmp_dir
+            _ImagesToExamples,
+            items=self._listing.items,
+            tmp_dir=self._tmp_dir,
         )
 
     def GenerateExamplesByBeam(
@@ -62,19 +67,72 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         )
         self._tmp_dir = posixpath.join(examples.uri, _TMP_DIR)
         image_dir = exec_properties[standard_component_specs.INPUT_BASE_KEY]
-        logger.info("Listing images in %s.", image_dir)
-        self._items, ignored = self._settings.list_items(image_dir)
-        logger.info("Found %d images to ingest.", len(self._items))
+        self._listing = _list(self._settings, image_dir)
+        _check_partition(self._listing, exec_properties)
 
         super().Do(input_dict, output_dict, exec_properties)
 
-        report = _build_report(self._tmp_dir, ignored, len(self._items))
-        _check_report(report, image_dir)
+        result = _report(self._tmp_dir, image_dir, self._settings, self._listing)
+        tf.io.gfile.rmtree(self._tmp_dir)
         path = posixpath.join(examples.uri, features.INGESTION_REPORT_FILE)
         with tf.io.gfile.GFile(path, "w") as f:
-            json.dump(report, f, indent=2, sort_keys=True)
-        tf.io.gfile.rmtree(self._tmp_dir)
-        logger.info("Ingestion report %s: %s", path, _summary(report))
+            json.dump(result, f, indent=2, sort_keys=True)
+        logger.info("Ingestion report %s: %s", path, report.summary(result))
+        report.check(result, self._settings)
+
+
+def _list(settings: options.IngestSettings, image_dir: str):
+    """Lists the layout, logs what it left out, fails early if hopeless."""
+    logger.info("Listing images in %s (%s).", image_dir, settings.layout)
+    listing = settings.list_items(image_dir)
+    for entry in listing.skipped:
+        logger.warning("Skipping %s: %s", entry["file"], entry["reason"])
+    for entry in listing.ignored:
+        logger.debug("Ignoring %s: %s", entry["file"], entry["reason"])
+    if listing.ungrouped:
+        logger.warning(
+            "%d files do not match --group-by %r; each is its own group: %s",
+            len(listing.ungrouped),
+            settings.group_pattern,
+            sources.listing(listing.ungrouped),
+        )
+    logger.info(
+        "Found %d images to ingest; %d skipped, %d ignored files.",
+        len(listing.items),
+        len(listing.skipped),
+        len(listing.ignored),
+    )
+
+    if settings.strict and listing.skipped:
+        raise RuntimeError(
+            f"--strict: {len(listing.skipped)} files in {image_dir} cannot "
+            "be used: "
+            + "; ".join(f"{e['file']}: {e['reason']}" for e in listing.skipped)
+        )
+    if not listing.items:
+        ignored = [e["file"] for e in listing.ignored]
+        raise RuntimeError(
+            f"No images to ingest in {image_dir}: {len(listing.skipped)} "
+            f"skipped, {len(ignored)} ignored files "
+            f"({sources.listing(ignored) or 'none'})."
+        )
+    return listing
+
+
+def _check_partition(listing: sources.Listing, exec_properties) -> None:
+    """Grouping needs the split to hash the group, not the filename."""
+    output = example_gen_pb2.Output()
+    proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output
+    )
+    partition = output.split_config.partition_feature_name
+    grouped = sources.SPLIT_KEY in listing.items[0][1]
+    if grouped and partition != sources.SPLIT_KEY:
+        raise RuntimeError(
+            f"Files are grouped (a {sources.SPLIT_KEY!r} for each), but the "
+            f"split hashes {partition!r}: rebuild the pipeline with the "
+            "group pattern or the CSV `group` column in place."
+        )
 
 
 @beam.ptransform_fn
@@ -86,7 +144,7 @@ def _ImagesToExamples(
     items: list[sources.Item],
     tmp_dir: str,
 ) -> beam.pvalue.PCollection:
-    del split_pattern  # Every image below input_base is read.
+    del split_pattern  # Every listed image below input_base is read.
     settings = options.from_exec_properties(exec_properties)
     image_dir = exec_properties[standard_component_specs.INPUT_BASE_KEY]
     decoded = (
@@ -114,7 +172,7 @@ class _DecodeImage(beam.DoFn):
         self._max_side = max_side
 
     def process(self, item: sources.Item):
-        filename, labels = item
+        filename, values = item
         try:
             record = ingest.load_image(
                 self._image_dir, filename, max_side=self._max_side
@@ -130,7 +188,7 @@ class _DecodeImage(beam.DoFn):
             yield beam.pvalue.TaggedOutput(
                 _CONVERTED, {"file": filename, "reason": record.converted}
             )
-        yield ingest.to_example(record, labels)
+        yield ingest.to_example(record, values)
 
 
 def _sum_counters(counters) -> dict[str, int]:
@@ -154,44 +212,16 @@ def _read_json(directory: str, name: str, default):
         return json.load(f)
 
 
-def _build_report(tmp_dir: str, ignored: list[str], listed: int) -> dict:
+def _report(tmp_dir, image_dir, settings, listing) -> dict:
     splits = {}
     for path in tf.io.gfile.glob(posixpath.join(tmp_dir, "counts-*.json")):
-        name = os.path.basename(path)[len("counts-") : -len(".json")]
+        name = posixpath.basename(path)[len("counts-") : -len(".json")]
         splits[name] = _read_json(tmp_dir, f"counts-{name}", {})
-    skipped = sorted(_read_json(tmp_dir, _SKIPPED, []), key=str)
-    return {
-        "listed_images": listed,
-        "examples": sum(c.get(options.TOTAL, 0) for c in splits.values()),
-        "splits": splits,
-        "skipped": skipped,
-        "converted": sorted(_read_json(tmp_dir, _CONVERTED, []), key=str),
-        "ignored": ignored,
-    }
-
-
-def _check_report(report: dict, image_dir: str) -> None:
-    if report["examples"] == 0:
-        raise RuntimeError(
-            f"No usable images in {image_dir}: {report['listed_images']} "
-            f"listed, {len(report['skipped'])} skipped. See the warnings above."
-        )
-    for name, counts in sorted(report["splits"].items()):
-        if not counts.get(options.TOTAL):
-            raise RuntimeError(
-                f"Split {name!r} is empty ({report['examples']} examples in "
-                f"all from {image_dir}). Add images or change --split."
-            )
-
-
-def _summary(report: dict) -> str:
-    splits = ", ".join(
-        f"{name}={counts.get(options.TOTAL, 0)}"
-        for name, counts in sorted(report["splits"].items())
-    )
-    return (
-        f"{report['examples']} examples ({splits}); "
-        f"{len(report['skipped'])} skipped, "
-        f"{len(report['converted'])} converted, "
-        f"{len(report['ignored'])} ignored files."
+    return report.build(
+        image_dir=image_dir,
+        settings=settings,
+        listing=listing,
+        splits=splits,
+        skipped=_read_json(tmp_dir, _SKIPPED, []),
+        converted=_read_json(tmp_dir, _CONVERTED, []),
     )

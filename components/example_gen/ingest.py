@@ -1,26 +1,34 @@
-"""Finds image files under a folder and turns each into a tf.Example."""
+"""Decodes one image file into upright 8-bit RGB bytes, then a tf.Example.
+
+The format is found from the content, never from the name. Every image is
+fully decoded here once, so a broken file is reported at ingestion rather
+than failing deep in training.
+"""
 
 import dataclasses
 import io
 import logging
 import posixpath
+import warnings
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from components import features
 
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
-)
-# Folders that tools create beside real data; never classes or examples.
-IGNORED_DIRS = frozenset({".ipynb_checkpoints", "__MACOSX", "@eaDir"})
 DEFAULT_MAX_SIDE = 1024  # Larger images are downscaled at ingestion.
-# Refuse images whose pixel count suggests a decompression bomb.
-MAX_PIXELS = 200_000_000
+# More pixels than this (Pillow's own limit) is refused as a possible
+# decompression bomb: a small file that would fill memory when decoded.
+MAX_PIXELS = 89_478_485
+JPEG_QUALITY = 95  # JPEG sources that must be re-encoded stay JPEG.
+_HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_UNCHANGED_FORMATS = frozenset({"JPEG", "PNG"})  # Kept as their own type.
+_JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: multi-picture camera JPEG.
+_BACKGROUND = (255, 255, 255)  # Transparent pixels become white.
 
 
 class ImageError(ValueError):
@@ -35,42 +43,7 @@ class ImageRecord:
     encoded: bytes  # JPEG or PNG of upright 8-bit RGB pixels.
     width: int
     height: int
-    converted: str = ""  # Why the stored bytes differ from the file's.
-
-
-def is_ignored(name: str) -> bool:
-    """Whether a file or folder name is tool clutter, never data."""
-    return name.startswith(".") or name in IGNORED_DIRS or name == "Thumbs.db"
-
-
-def is_image_name(name: str) -> bool:
-    """Whether a file name has an image extension, in any letter case."""
-    return posixpath.splitext(name)[1].lower() in IMAGE_EXTENSIONS
-
-
-def walk_files(top: str) -> tuple[list[str], list[str]]:
-    """Lists the files under `top`, at any depth, relative to `top`.
-
-    Args:
-      top: a local folder or a tf.io.gfile URI.
-
-    Returns:
-      (image files, ignored files), each sorted, as relative POSIX paths.
-    """
-    images, ignored = [], []
-    for dirpath, _, filenames in tf.io.gfile.walk(top):
-        rel_dir = posixpath.relpath(dirpath.replace("\\", "/"), top)
-        rel_dir = "" if rel_dir == "." else rel_dir
-        if any(is_ignored(part) for part in rel_dir.split("/") if part):
-            ignored.extend(posixpath.join(rel_dir, f) for f in filenames)
-            continue
-        for name in filenames:
-            rel = posixpath.join(rel_dir, name)
-            if is_ignored(name) or not is_image_name(name):
-                ignored.append(rel)
-            else:
-                images.append(rel)
-    return sorted(images), sorted(ignored)
+    converted: str = ""  # Why the stored pixels differ from the file's.
 
 
 def load_image(
@@ -78,9 +51,11 @@ def load_image(
 ) -> ImageRecord:
     """Reads, fully decodes and normalises one image file.
 
-    The stored bytes are the file's own when it is an upright 8-bit RGB JPEG
-    no larger than `max_side`; otherwise the pixels are converted to upright
-    8-bit RGB, downscaled to `max_side`, and stored as PNG.
+    A JPEG that is already upright 8-bit RGB and no larger than `max_side`
+    is stored byte for byte. Any other image is converted to upright 8-bit
+    RGB (transparency flattened onto white, 16-bit scaled to 8-bit, CMYK
+    through its ICC profile when it has one), downscaled to `max_side`, and
+    stored as JPEG (JPEG sources) or PNG (every other format).
 
     Args:
       image_dir: the folder the filename is relative to.
@@ -88,102 +63,194 @@ def load_image(
       max_side: longest side kept, in pixels. Defaults to 1024.
 
     Returns:
-      The normalised image.
+      The normalised image; `converted` says what changed, if anything.
 
     Raises:
-      ImageError: if the file is empty, not an image, truncated, or too big.
+      ImageError: naming the file, if it cannot be read, is empty, is not
+        an image, is truncated, or has more than MAX_PIXELS pixels.
     """
     path = posixpath.join(image_dir, filename)
-    with tf.io.gfile.GFile(path, "rb") as f:
-        raw = f.read()
+    raw = _read(path)
     if not raw:
-        raise ImageError(f"{path}: empty file (0 bytes)")
-    try:
-        image, fmt = _decode(raw)
-    except Image.DecompressionBombError as e:
-        raise ImageError(f"{path}: refused as a decompression bomb: {e}") from e
-    except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"{path}: cannot be decoded as an image: {e}") from e
+        raise ImageError(f"{path}: empty file (0 bytes).")
 
-    record = _normalise(image, fmt, raw, max_side=max_side)
+    try:
+        image, original, animated = _decode(raw, path, max_side)
+        record = _normalise(image, raw, original, max_side=max_side)
+        if animated:
+            record = _note(record, "first frame of an animation")
+    except ImageError:
+        raise
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types.
+        raise ImageError(
+            f"{path}: cannot be decoded as an image ({type(e).__name__}: {e})."
+        ) from e
     return dataclasses.replace(record, filename=filename)
 
 
-def _decode(raw: bytes) -> tuple[Image.Image, str]:
-    image = Image.open(io.BytesIO(raw))
-    fmt = image.format or ""
-    if image.width * image.height > MAX_PIXELS:
-        raise Image.DecompressionBombError(
-            f"{image.width}x{image.height} pixels is more than {MAX_PIXELS}"
+def _read(path: str) -> bytes:
+    try:
+        with tf.io.gfile.GFile(path, "rb") as f:
+            return f.read()
+    except (OSError, tf.errors.OpError) as e:
+        message = getattr(e, "message", "") or str(e)
+        raise ImageError(f"{path}: cannot be read ({message}).") from e
+
+
+def _decode(
+    raw: bytes, path: str, max_side: int
+) -> tuple[Image.Image, tuple[int, int], bool]:
+    """Opens and fully decodes: (image, size on disk, whether animated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(raw))
+        except Image.DecompressionBombError as e:
+            raise ImageError(
+                f"{path}: refused as a decompression bomb: {e}"
+            ) from e
+    original = image.size
+    if original[0] * original[1] > MAX_PIXELS:
+        raise ImageError(
+            f"{path}: refused as a possible decompression bomb: "
+            f"{original[0]}x{original[1]} is more than {MAX_PIXELS} pixels."
         )
-    image.load()  # Full decode: truncated files fail here, not in training.
-    return image, fmt
+
+    animated = getattr(image, "is_animated", False)
+    if image.format == "JPEG":
+        # Decodes at 1/2, 1/4 or 1/8 scale when that still covers max_side:
+        # the whole file is still read, in a fraction of the memory.
+        image.draft(None, (max_side, max_side))
+    image.load()  # Truncated or corrupt data fails here, not in training.
+    return image, original, animated
 
 
 def _normalise(
-    image: Image.Image, fmt: str, raw: bytes, *, max_side: int
+    image: Image.Image,
+    raw: bytes,
+    original: tuple[int, int],
+    *,
+    max_side: int,
 ) -> ImageRecord:
-    reasons = []
-    if getattr(image, "n_frames", 1) > 1:
-        reasons.append("first frame of an animation")
-    upright = ImageOps.exif_transpose(image)
-    if upright is not image:
-        reasons.append("EXIF orientation applied")
-    if upright.mode != "RGB":
-        reasons.append(f"mode {upright.mode} converted to RGB")
-        upright = _to_rgb(upright)
-    if max(upright.size) > max_side:
-        reasons.append(f"downscaled from {upright.width}x{upright.height}")
-        upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    if fmt != "JPEG" and not reasons:
-        reasons.append(f"{fmt or 'unknown'} stored as PNG")
+    fmt = image.format or "unknown"
+    image, reasons = _upright(image)
+    image, why = _to_rgb(image)
+    reasons.extend(why)
+    image, why = _fit(image, original, max_side)
+    reasons.extend(why)
 
-    if not reasons:
+    if fmt == "JPEG" and not reasons:
         encoded = raw
     else:
-        buffer = io.BytesIO()
-        upright.save(buffer, format="PNG")
-        encoded = buffer.getvalue()
+        encoded = _encode(image, jpeg=fmt in _JPEG_FORMATS)
+    if fmt not in _UNCHANGED_FORMATS:
+        stored = "JPEG" if fmt in _JPEG_FORMATS else "PNG"
+        reasons.append(f"{fmt} stored as {stored}")
     return ImageRecord(
         filename="",
         encoded=encoded,
-        width=upright.width,
-        height=upright.height,
+        width=image.width,
+        height=image.height,
         converted="; ".join(reasons),
     )
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # High bit depth grayscale: scale to 8 bits rather than clip.
-        peak = max(float(np.asarray(image).max()), 1.0)
-        pixels = np.asarray(image, dtype=np.float64) * (255.0 / peak)
-        image = Image.fromarray(pixels.round().astype(np.uint8), mode="L")
-    if image.mode in ("RGBA", "LA", "PA") or (
-        image.mode == "P" and "transparency" in image.info
-    ):
+def _note(record: ImageRecord, reason: str) -> ImageRecord:
+    converted = "; ".join(r for r in (reason, record.converted) if r)
+    return dataclasses.replace(record, converted=converted)
+
+
+def _upright(image: Image.Image) -> tuple[Image.Image, list[str]]:
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # noqa: BLE001 - any broken EXIF: keep the pixels.
+        return image, ["unreadable EXIF ignored"]
+    if not isinstance(orientation, int) or not 2 <= orientation <= 8:
+        return image, []
+    return ImageOps.exif_transpose(image), [
+        f"EXIF orientation {orientation} applied"
+    ]
+
+
+def _to_rgb(image: Image.Image) -> tuple[Image.Image, list[str]]:
+    mode = image.mode
+    transparent = mode in _ALPHA_MODES or "transparency" in image.info
+    if mode == "RGB" and not transparent:
+        return image, []
+
+    if mode in _HIGH_BIT_MODES:
+        image = _scale_to_8bit(image, 65535.0)
+    elif mode == "F":
+        image = _scale_to_8bit(image, 1.0)
+    if transparent:
         rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
+        rgb = Image.new("RGB", rgba.size, _BACKGROUND)
+        rgb.paste(rgba, mask=rgba.getchannel("A"))
+        return rgb, [f"mode {mode} flattened onto white, as RGB"]
+    if mode == "CMYK":
+        return _cmyk_to_rgb(image), ["mode CMYK converted to RGB"]
+    return image.convert("RGB"), [f"mode {mode} converted to 8-bit RGB"]
+
+
+def _scale_to_8bit(image: Image.Image, full_scale: float) -> Image.Image:
+    """Maps [0, full_scale] onto [0, 255], as image viewers show it."""
+    pixels = np.asarray(image, dtype=np.float64) * (255.0 / full_scale)
+    return Image.fromarray(np.clip(pixels.round(), 0, 255).astype(np.uint8))
+
+
+def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
+    profile = image.info.get("icc_profile")
+    if profile:
+        try:
+            return ImageCms.profileToProfile(
+                image,
+                ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+                ImageCms.createProfile("sRGB"),
+                outputMode="RGB",
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError) as e:
+            logger.debug("Ignoring an unusable ICC profile: %s", e)
     return image.convert("RGB")
 
 
-def to_example(record: ImageRecord, labels: dict[str, int | str]):
+def _fit(
+    image: Image.Image, original: tuple[int, int], max_side: int
+) -> tuple[Image.Image, list[str]]:
+    drafted = sorted(image.size) != sorted(original)
+    if max(image.size) <= max_side and not drafted:
+        return image, []
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return image, [
+        f"downscaled from {original[0]}x{original[1]} to "
+        f"{image.width}x{image.height}"
+    ]
+
+
+def _encode(image: Image.Image, *, jpeg: bool) -> bytes:
+    buffer = io.BytesIO()
+    if jpeg:
+        image.save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0)
+    else:
+        image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def to_example(record: ImageRecord, values: dict[str, int | str]):
     """Builds the tf.Example of one image and its labels.
 
     Args:
       record: the normalised image.
-      labels: feature name to an int label or a string (e.g. the class).
+      values: feature name to an int label or a string (the class name,
+        the split key).
 
     Returns:
-      A tf.train.Example with the image, filename and label features.
+      A tf.train.Example with the image, filename and the given features.
     """
     feature = {
         features.IMAGE_KEY: _bytes_feature(record.encoded),
         features.FILENAME_KEY: _bytes_feature(record.filename.encode()),
     }
-    for key, value in labels.items():
+    for key, value in values.items():
         if isinstance(value, str):
             feature[key] = _bytes_feature(value.encode())
         else:

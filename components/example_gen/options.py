@@ -4,7 +4,7 @@ import collections
 import dataclasses
 import hashlib
 import json
-import posixpath
+import re
 from typing import Any
 
 import tensorflow as tf
@@ -14,11 +14,13 @@ from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
 from components import features
-from components.example_gen import ingest, sources
+from components.example_gen import discover, ingest, labels_csv, sources
 
 CLASS_DIRS = "class_dirs"
 LABELS_CSV = "labels_csv"
 TOTAL = "_total"  # Key of the example count in per-split label counts.
+TRAIN_SPLIT = "train"
+EVAL_SPLIT = "eval"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,13 +31,23 @@ class IngestSettings:
       layout: `class_dirs` or `labels_csv`.
       label_spec: the labels the pipeline was built with.
       labels_csv: the CSV path (labels_csv layout only).
-      max_side: longest image side kept at ingestion, in pixels.
+      max_side: longest image side kept at ingestion, in pixels, >= 16.
+      strict: whether any skipped file fails the run (listing them all)
+        instead of being reported.
+      skip_missing: whether CSV rows naming files that do not exist are
+        skipped and reported instead of failing (labels_csv only).
+      group_pattern: regex on each relative path; files whose match (first
+        capture group, else the whole match) is equal share a split. ''
+        splits file by file, or by the CSV `group` column if it has one.
     """
 
     layout: str
     label_spec: features.LabelSpec
     labels_csv: str = ""
     max_side: int = ingest.DEFAULT_MAX_SIDE
+    strict: bool = False
+    skip_missing: bool = False
+    group_pattern: str = ""
 
     def __post_init__(self):
         if self.layout not in (CLASS_DIRS, LABELS_CSV):
@@ -49,16 +61,38 @@ class IngestSettings:
             raise ValueError(
                 f"Expected max_side >= 16 pixels, received {self.max_side}."
             )
+        if self.skip_missing and self.layout != LABELS_CSV:
+            raise ValueError("--skip-missing applies to a labels CSV only.")
+        if self.skip_missing and self.strict:
+            raise ValueError(
+                "--skip-missing and --strict contradict each other: strict "
+                "fails on every skipped file. Choose one."
+            )
+        _check_pattern(self.group_pattern)
 
-    def list_items(self, image_dir: str):
-        """(items, ignored files) of the layout; see `sources`."""
+    def list_items(self, image_dir: str) -> sources.Listing:
+        """The files to decode and those ignored or skipped; see `sources`."""
         if self.layout == CLASS_DIRS:
-            return sources.class_dir_items(image_dir, self.label_spec)
-        items = sources.csv_items(image_dir, self.labels_csv, self.label_spec)
-        listed = {name for name, _ in items}
-        images, ignored = ingest.walk_files(image_dir)
-        unlisted = [f for f in images if f not in listed]
-        return items, sorted(ignored + unlisted)
+            return sources.class_dir_listing(
+                image_dir, self.label_spec, group_pattern=self.group_pattern
+            )
+        return sources.csv_listing(
+            image_dir,
+            self.labels_csv,
+            self.label_spec,
+            skip_missing=self.skip_missing,
+            group_pattern=self.group_pattern,
+        )
+
+    def partition_feature(self) -> str:
+        """The feature the train/eval split hashes: a group, or the file."""
+        if self.group_pattern:
+            return sources.SPLIT_KEY
+        if self.layout == LABELS_CSV:
+            header = sources.read_csv_header(self.labels_csv)
+            if labels_csv.GROUP_COLUMN in header:
+                return sources.SPLIT_KEY
+        return features.FILENAME_KEY
 
     def count_keys(self, example: tf.train.Example) -> collections.Counter:
         """Counts one example towards its split's per-label totals."""
@@ -82,11 +116,28 @@ class IngestSettings:
                 "label_spec": self.label_spec.to_json(),
                 "labels_csv": self.labels_csv,
                 "max_side": self.max_side,
+                "strict": self.strict,
+                "skip_missing": self.skip_missing,
+                "group_pattern": self.group_pattern,
             }
         )
         config = example_gen_pb2.CustomConfig()
         config.custom_config.Pack(struct)
         return config
+
+
+def _check_pattern(pattern: str) -> None:
+    try:
+        regex = re.compile(pattern)
+    except re.error as e:
+        raise ValueError(
+            f"--group-by {pattern!r} is not a valid regular expression: {e}."
+        ) from e
+    if regex.groups > 1:
+        raise ValueError(
+            f"--group-by {pattern!r} has {regex.groups} capture groups; "
+            "expected at most one (the part of the path that names a group)."
+        )
 
 
 def from_exec_properties(exec_properties: dict[str, Any]) -> IngestSettings:
@@ -103,6 +154,9 @@ def from_exec_properties(exec_properties: dict[str, Any]) -> IngestSettings:
         label_spec=features.LabelSpec.from_json(values["label_spec"]),
         labels_csv=values.get("labels_csv", ""),
         max_side=int(values["max_side"]),
+        strict=bool(values.get("strict", False)),
+        skip_missing=bool(values.get("skip_missing", False)),
+        group_pattern=values.get("group_pattern", ""),
     )
 
 
@@ -111,25 +165,23 @@ def fingerprint(image_dir: str, settings: IngestSettings) -> str:
 
     Any added, removed or changed file below `image_dir`, and any change to
     the labels CSV or settings, changes the digest, so cached ExampleGen
-    results are reused only for identical input.
+    results are reused only for identical input. Symbolic links count by
+    their target; loops and dangling links by their problem.
     """
     digest = hashlib.sha256(
         json.dumps(dataclasses.asdict(settings), sort_keys=True).encode()
     )
-    paths = [posixpath.join(image_dir, f) for f in _all_files(image_dir)]
+    count = 0
+    for rel, full, real, problem in discover.walk(image_dir):
+        count += 1
+        state = problem or ("ignored" if real is None else _stat(full))
+        digest.update(f"{rel}\0{state}\n".encode())
     if settings.labels_csv:
-        paths.append(settings.labels_csv)
-    for path in paths:
-        stat = tf.io.gfile.stat(path)
-        digest.update(f"{path}\0{stat.length}\0{stat.mtime_nsec}\n".encode())
-    return f"files:{len(paths)},sha256:{digest.hexdigest()}"
+        count += 1
+        digest.update(f"csv\0{_stat(settings.labels_csv)}\n".encode())
+    return f"files:{count},sha256:{digest.hexdigest()}"
 
 
-def _all_files(top: str) -> list[str]:
-    found = []
-    for dirpath, _, filenames in tf.io.gfile.walk(top):
-        rel_dir = posixpath.relpath(dirpath.replace("\\", "/"), top)
-        found.extend(
-            posixpath.normpath(posixpath.join(rel_dir, f)) for f in filenames
-        )
-    return sorted(found)
+def _stat(path: str) -> str:
+    stat = tf.io.gfile.stat(path)
+    return f"{stat.length}\0{stat.mtime_nsec}"

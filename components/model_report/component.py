@@ -25,7 +25,9 @@ REPORT_FILE = "report.json"
 class ModelReportArtifact(tfx.dsl.Artifact):
     """The JSON report of one pipeline run's model."""
 
-    TYPE_NAME = "ModelReport"
+    # Kubeflow (TFX's KFP v2 compiler) needs `<package>.<Class>` and imports
+    # the class by that name in each container; see components/__init__.py.
+    TYPE_NAME = "components.ModelReportArtifact"
 
 
 def overall_metrics(

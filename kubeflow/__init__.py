@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines (v2): compile, submit and schedule the one TFX DAG."""
