@@ -11,16 +11,15 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import logging  # noqa: E402
+import warnings  # noqa: E402
 
 import click  # noqa: E402
 
-from pipeline import summary  # noqa: E402
-from pipeline.config import PipelineSettings  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
 
-def run(settings: PipelineSettings) -> dict:
+def run(settings) -> dict:
     """Runs the whole DAG locally and returns the run's model report.
 
     Raises:
@@ -28,9 +27,16 @@ def run(settings: PipelineSettings) -> dict:
     """
     from tfx import v1 as tfx
 
+    from pipeline import summary
     from pipeline.pipeline import create_pipeline, metadata_path
 
     os.makedirs(settings.root, exist_ok=True)
+    logger.info(
+        "Running pipeline %s on %s; artifacts in %s.",
+        settings.model_name,
+        settings.image_dir,
+        settings.root,
+    )
     dag = create_pipeline(
         settings,
         metadata_connection_config=(
@@ -178,19 +184,41 @@ def run(settings: PipelineSettings) -> dict:
 @click.option("--verbose", is_flag=True, help="Log every component's INFO.")
 def main(verbose: bool, **options) -> None:
     """Trains, evaluates and pushes a symbol-visibility model locally."""
+    _configure_logging(verbose)
+    from pipeline import summary
+    from pipeline.config import PipelineSettings
+
+    options["beam_args"] = tuple(options["beam_args"])
+    try:
+        settings = PipelineSettings(**options)
+        settings.label_spec()
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    try:
+        report = run(settings)
+    except Exception as e:
+        if verbose:
+            raise
+        logger.debug("Pipeline failed.", exc_info=True)
+        raise click.ClickException(
+            f"{type(e).__name__}: {e}\n(rerun with --verbose for the traceback)"
+        ) from e
+    click.echo(summary.format_report(report))
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Our INFO lines always; TensorFlow, Beam and TFX chatter on --verbose."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("pipeline").setLevel(logging.INFO)
-    logging.getLogger("components").setLevel(logging.INFO)
-    options["beam_args"] = tuple(options["beam_args"])
-    try:
-        settings = PipelineSettings(**options)
-    except ValueError as e:
-        raise click.UsageError(str(e)) from e
-    report = run(settings)
-    click.echo(summary.format_report(report))
+    for name in ("pipeline", "components", "__main__"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        warnings.filterwarnings("ignore")
+        for name in ("absl", "tensorflow", "apache_beam"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 if __name__ == "__main__":

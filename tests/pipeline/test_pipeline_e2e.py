@@ -20,7 +20,11 @@ pytestmark = pytest.mark.e2e
 
 FAST = {"epochs": 1, "image_size": 32, "batch_size": 16}
 SCHEMA = os.path.join(
-    os.path.dirname(__file__), "..", "..", "schemas", "class_dirs",
+    os.path.dirname(__file__),
+    "..",
+    "..",
+    "schemas",
+    "class_dirs",
     "schema.pbtxt",
 )
 
@@ -75,8 +79,11 @@ def _artifact_dir(settings, component: str, output: str) -> str:
 def _eval_records(settings) -> list[tf.train.Example]:
     examples_dir = glob.glob(os.path.join(settings.root, "*ExampleGen"))[0]
     files = glob.glob(
-        os.path.join(_artifact_dir(settings, os.path.basename(examples_dir),
-                                   "examples"), "Split-eval", "*.gz")
+        os.path.join(
+            _artifact_dir(settings, os.path.basename(examples_dir), "examples"),
+            "Split-eval",
+            "*.gz",
+        )
     )
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
     return [tf.train.Example.FromString(r.numpy()) for r in dataset]
@@ -118,8 +125,10 @@ def test_class_dirs_serving_default_scores_image_files(class_run):
 
 def test_csv_run_pushes_model_with_one_output_per_label(csv_run):
     settings, report = csv_run
-    png = glob.glob(os.path.join(settings.image_dir, "frames", "**", "*.png"),
-                    recursive=True)[0]
+    png = glob.glob(
+        os.path.join(settings.image_dir, "frames", "**", "*.png"),
+        recursive=True,
+    )[0]
 
     model = tf.saved_model.load(report["pushed_to"])
     scores = model.signatures["serving_default"](
@@ -135,18 +144,21 @@ def test_csv_run_scores_each_label_against_its_own_column(csv_run):
     settings, report = csv_run
     records = _eval_records(settings)
     model = tf.saved_model.load(
-        os.path.join(_artifact_dir(settings, "Trainer", "model"),
-                     "Format-Serving")
+        os.path.join(
+            _artifact_dir(settings, "Trainer", "model"), "Format-Serving"
+        )
     )
     outputs = model.signatures["serving_examples"](
         examples=tf.constant([r.SerializeToString() for r in records])
     )
 
     for label in ("pentagram", "star", "rare"):
-        truth = np.array([
-            r.features.feature[f"{label}_visible"].int64_list.value[0]
-            for r in records
-        ])
+        truth = np.array(
+            [
+                r.features.feature[f"{label}_visible"].int64_list.value[0]
+                for r in records
+            ]
+        )
         predicted = outputs[label].numpy().reshape(-1) > 0.5
         metrics = report["metrics"][label]
         assert metrics["example_count"] == len(records)
@@ -167,8 +179,10 @@ def test_csv_run_below_min_auc_is_not_blessed_or_pushed(csv_run):
 
     assert report["blessed"] is False
     assert report["pushed_to"] is None
-    assert any("auc" in line and "below 1.000" in line
-               for line in report["blessing_failures"])
+    assert any(
+        "auc" in line and "below 1.000" in line
+        for line in report["blessing_failures"]
+    )
     versions = os.listdir(settings.serving_dir)
     assert versions == [os.path.basename(first["pushed_to"])]
 
@@ -186,7 +200,9 @@ def _executions(settings) -> dict[str, list[int]]:
 
 
 def _completed(states, component: str) -> int:
-    return states.get(component, []).count(metadata_store_pb2.Execution.COMPLETE)
+    return states.get(component, []).count(
+        metadata_store_pb2.Execution.COMPLETE
+    )
 
 
 def test_unchanged_rerun_is_cached_and_added_nested_image_reruns(class_run):
@@ -195,13 +211,15 @@ def test_unchanged_rerun_is_cached_and_added_nested_image_reruns(class_run):
 
     run_local.run(settings)
     cached = _executions(settings)
-    nested = os.path.join(settings.image_dir, "pentagram", "episode_09",
-                          "scene_9", "deep")
+    nested = os.path.join(
+        settings.image_dir, "pentagram", "episode_09", "scene_9", "deep"
+    )
     os.makedirs(nested)
     source = glob.glob(os.path.join(settings.image_dir, "pentagram", "*.jpg"))
-    with open(source[0], "rb") as src, open(
-        os.path.join(nested, "new.jpg"), "wb"
-    ) as dst:
+    with (
+        open(source[0], "rb") as src,
+        open(os.path.join(nested, "new.jpg"), "wb") as dst,
+    ):
         dst.write(src.read())
     run_local.run(settings)
     after = _executions(settings)
