@@ -15,7 +15,6 @@ import warnings  # noqa: E402
 
 import click  # noqa: E402
 
-
 logger = logging.getLogger(__name__)
 
 
@@ -174,6 +173,26 @@ def run(settings) -> dict:
     help="Larger images are downscaled to this side at ingestion.",
 )
 @click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail ingestion if any image is skipped (undecodable, bad link, "
+    "missing), listing them all. Default: skip, warn and report them.",
+)
+@click.option(
+    "--skip-missing",
+    is_flag=True,
+    help="With --labels: skip and report CSV rows that name files that "
+    "do not exist. Default: fail, listing them.",
+)
+@click.option(
+    "--group-by",
+    default="",
+    help="Regex on each image's path relative to --image-dir; images "
+    "with the same match (or first capture group) share a split, e.g. "
+    "'([^/]+)/[^/]+$' keeps each folder together. A 'group' column in "
+    "--labels does the same. Default: split image by image.",
+)
+@click.option(
     "--beam-arg",
     "beam_args",
     multiple=True,
@@ -217,8 +236,14 @@ def _configure_logging(verbose: bool) -> None:
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         warnings.filterwarnings("ignore")
-        for name in ("absl", "tensorflow", "apache_beam"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        # Filter at the handler: TFX resets the levels of its own loggers.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_ours_or_errors)
+
+
+def _ours_or_errors(record: logging.LogRecord) -> bool:
+    ours = record.name.split(".")[0] in ("pipeline", "components", "__main__")
+    return ours or record.levelno >= logging.ERROR
 
 
 if __name__ == "__main__":
