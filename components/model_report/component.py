@@ -50,19 +50,23 @@ def overall_metrics(
     return metrics
 
 
-def blessing_failures(evaluation_uri: str) -> list[str]:
+def blessing_failures(
+    evaluation_uri: str, spec: features.LabelSpec
+) -> list[str]:
     """Why TFMA did not bless the model: one line per failed threshold."""
     result = tfma.load_validation_result(evaluation_uri)
     lines = []
     for failure in result.metric_validations_per_slice:
         for item in failure.failures:
-            lines.append(_failure_line(item))
+            lines.append(_failure_line(item, spec))
     return lines
 
 
-def _failure_line(failure) -> str:
+def _failure_line(failure, spec: features.LabelSpec) -> str:
     key = failure.metric_key
-    label = key.output_name or "model"
+    label = key.output_name or spec.labels[0]
+    if key.sub_key.HasField("class_id"):
+        label = spec.labels[key.sub_key.class_id.value]
     value = failure.metric_value.double_value.value
     if key.is_diff:
         bound = failure.metric_threshold.change_threshold.absolute.value
@@ -106,7 +110,7 @@ def build_report(examples_uri, model_uri, evaluation_uri, blessed) -> dict:
         "blessed": blessed,
         "blessing_failures": []
         if blessed
-        else blessing_failures(evaluation_uri),
+        else blessing_failures(evaluation_uri, spec),
         "examples": ingestion["splits"],
         "skipped_images": len(ingestion["skipped"]),
     }

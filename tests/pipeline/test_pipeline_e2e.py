@@ -227,3 +227,25 @@ def test_unchanged_rerun_is_cached_and_added_nested_image_reruns(class_run):
     for component in ("ClassDirExampleGen", "Transform", "Trainer"):
         assert _completed(cached, component) == _completed(before, component)
         assert _completed(after, component) == _completed(cached, component) + 1
+
+
+def test_anomalies_stop_the_run_before_transform(tmp_path):
+    csv_path = sample_data.write_labels_csv(tmp_path, count=30)
+    settings = PipelineSettings(
+        image_dir=str(tmp_path),
+        labels_csv=str(csv_path),
+        model_name="e2e-anomalies",
+        model_basedir=str(tmp_path / "models"),
+        schema_path=SCHEMA,  # Class-dir schema: no label/class features.
+        **FAST,
+    )
+
+    with pytest.raises(
+        Exception,
+        match=r"(?s)do not match the schema.*"
+        r"feature 'class_name'.*feature 'star_visible'",
+    ):
+        run_local.run(settings)
+
+    assert not os.path.exists(os.path.join(settings.root, "Transform"))
+    assert not os.path.exists(os.path.join(settings.root, "Trainer"))
