@@ -72,7 +72,8 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
 
         super().Do(input_dict, output_dict, exec_properties)
 
-        result = _report(self._tmp_dir, image_dir, self._settings, self._listing)
+        settings, listing = self._settings, self._listing
+        result = _report(self._tmp_dir, image_dir, settings, listing)
         tf.io.gfile.rmtree(self._tmp_dir)
         path = posixpath.join(examples.uri, features.INGESTION_REPORT_FILE)
         with tf.io.gfile.GFile(path, "w") as f:
@@ -104,11 +105,7 @@ def _list(settings: options.IngestSettings, image_dir: str):
     )
 
     if settings.strict and listing.skipped:
-        raise RuntimeError(
-            f"--strict: {len(listing.skipped)} files in {image_dir} cannot "
-            "be used: "
-            + "; ".join(f"{e['file']}: {e['reason']}" for e in listing.skipped)
-        )
+        raise RuntimeError(report.strict_message(listing.skipped))
     if not listing.items:
         ignored = [e["file"] for e in listing.ignored]
         raise RuntimeError(
@@ -178,9 +175,9 @@ class _DecodeImage(beam.DoFn):
                 self._image_dir, filename, max_side=self._max_side
             )
         except ingest.ImageError as e:
-            logger.warning("Skipping image: %s", e)
+            logger.warning("Skipping image %s", e)
             yield beam.pvalue.TaggedOutput(
-                _SKIPPED, {"file": filename, "reason": str(e)}
+                _SKIPPED, {"file": filename, "reason": e.reason}
             )
             return
         if record.converted:

@@ -32,7 +32,15 @@ _BACKGROUND = (255, 255, 255)  # Transparent pixels become white.
 
 
 class ImageError(ValueError):
-    """An image file that cannot be used, with the reason."""
+    """An image file that cannot be used: `path: reason`."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +80,7 @@ def load_image(
     path = posixpath.join(image_dir, filename)
     raw = _read(path)
     if not raw:
-        raise ImageError(f"{path}: empty file (0 bytes).")
+        raise ImageError(path, "empty file (0 bytes)")
 
     try:
         image, original, animated = _decode(raw, path, max_side)
@@ -81,9 +89,11 @@ def load_image(
             record = _note(record, "first frame of an animation")
     except ImageError:
         raise
+    except Image.UnidentifiedImageError as e:
+        raise ImageError(path, "not an image in any format Pillow reads") from e
     except Exception as e:  # noqa: BLE001 - Pillow raises many types.
         raise ImageError(
-            f"{path}: cannot be decoded as an image ({type(e).__name__}: {e})."
+            path, f"cannot be decoded ({type(e).__name__}: {e})"
         ) from e
     return dataclasses.replace(record, filename=filename)
 
@@ -94,7 +104,7 @@ def _read(path: str) -> bytes:
             return f.read()
     except (OSError, tf.errors.OpError) as e:
         message = getattr(e, "message", "") or str(e)
-        raise ImageError(f"{path}: cannot be read ({message}).") from e
+        raise ImageError(path, f"cannot be read ({message})") from e
 
 
 def _decode(
@@ -107,13 +117,14 @@ def _decode(
             image = Image.open(io.BytesIO(raw))
         except Image.DecompressionBombError as e:
             raise ImageError(
-                f"{path}: refused as a decompression bomb: {e}"
+                path, f"refused as a decompression bomb: {e}"
             ) from e
     original = image.size
     if original[0] * original[1] > MAX_PIXELS:
         raise ImageError(
-            f"{path}: refused as a possible decompression bomb: "
-            f"{original[0]}x{original[1]} is more than {MAX_PIXELS} pixels."
+            path,
+            "refused as a possible decompression bomb: "
+            f"{original[0]}x{original[1]} is more than {MAX_PIXELS} pixels",
         )
 
     animated = getattr(image, "is_animated", False)

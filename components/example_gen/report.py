@@ -97,10 +97,7 @@ def check(report: dict, settings: options.IngestSettings) -> None:
         missing from the eval split is only logged as a warning.
     """
     if settings.strict and report["skipped"]:
-        raise RuntimeError(
-            f"--strict: {len(report['skipped'])} files were skipped: "
-            + "; ".join(f"{e['file']}: {e['reason']}" for e in report["skipped"])
-        )
+        raise RuntimeError(strict_message(report["skipped"]))
     if report["examples"] == 0:
         raise RuntimeError(
             f"No usable images in {report['image_dir']}: "
@@ -115,6 +112,12 @@ def check(report: dict, settings: options.IngestSettings) -> None:
                 "--split."
             )
     _check_coverage(report, settings.label_spec)
+
+
+def strict_message(skipped: list[dict]) -> str:
+    """The --strict failure: every skipped file and its reason."""
+    lines = "; ".join(f"{e['file']}: {e['reason']}" for e in skipped)
+    return f"--strict: {len(skipped)} files were skipped: {lines}"
 
 
 def _files(entries: list[dict]) -> str:
@@ -136,8 +139,9 @@ def _check_coverage(report: dict, spec: features.LabelSpec) -> None:
             shown,
         )
     if missing.get(options.TRAIN_SPLIT):
+        absent = " and no ".join(missing[options.TRAIN_SPLIT])
         raise RuntimeError(
-            f"The train split has no {' and no '.join(missing[options.TRAIN_SPLIT])}, "
+            f"The train split has no {absent}, "
             f"so the model cannot learn it. Counts per split: {shown}. Add "
             "images of it (a class needs at least 2 to reach both splits)."
         )
