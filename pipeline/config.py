@@ -6,7 +6,7 @@ import re
 
 from components import features
 from components.evaluator import config as eval_config
-from components.example_gen import ingest, sources
+from components.example_gen import ingest, options, sources
 from components.trainer import model as model_lib
 from components.transform import preprocessing
 
@@ -34,6 +34,10 @@ class PipelineSettings:
       schema_path: curated schema file; None to infer one with SchemaGen.
       min_auc, max_auc_drop: blessing thresholds, per label.
       max_side: longest image side kept at ingestion.
+      strict: fail ingestion on any skipped file instead of reporting it.
+      skip_missing: skip CSV rows naming missing files instead of failing.
+      group_by: regex on relative paths; files with the same match (or
+        first capture group) share a split. '' splits file by file.
       beam_args: extra Apache Beam pipeline arguments.
     """
 
@@ -54,6 +58,9 @@ class PipelineSettings:
     min_auc: float = eval_config.DEFAULT_MIN_AUC
     max_auc_drop: float = eval_config.DEFAULT_MAX_AUC_DROP
     max_side: int = ingest.DEFAULT_MAX_SIDE
+    strict: bool = False
+    skip_missing: bool = False
+    group_by: str = ""
     beam_args: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -93,6 +100,14 @@ class PipelineSettings:
                 "--positive-class applies to class directories, not to a "
                 "labels CSV."
             )
+        if self.skip_missing and not self.labels_csv:
+            raise ValueError("--skip-missing applies to a labels CSV only.")
+        if self.skip_missing and self.strict:
+            raise ValueError(
+                "--skip-missing and --strict contradict each other: strict "
+                "fails on every skipped file. Choose one."
+            )
+        options.check_group_pattern(self.group_by)
 
     @property
     def root(self) -> str:

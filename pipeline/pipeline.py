@@ -121,6 +121,9 @@ def _ingest_and_validate(settings: PipelineSettings, spec, runtime) -> dict:
         label_spec=spec,
         labels_csv=settings.labels_csv or "",
         max_side=settings.max_side,
+        strict=settings.strict,
+        skip_missing=settings.skip_missing,
+        group_pattern=settings.group_by,
     )
     image_dir, ingest_config = settings.image_dir, ingest
     if runtime:
@@ -135,7 +138,9 @@ def _ingest_and_validate(settings: PipelineSettings, spec, runtime) -> dict:
         eval_fraction=settings.split,
     )
     examples = gen.outputs["examples"]
-    statistics = tfx.components.StatisticsGen(examples=examples)
+    statistics = tfx.components.StatisticsGen(
+        examples=examples, stats_options=example_gen.statistics_options()
+    )
     if settings.schema_path:
         schema_gen = tfx.components.ImportSchemaGen(
             schema_file=settings.schema_path

@@ -5,6 +5,8 @@ tf.Example (image bytes, relative filename, labels) split by a hash of the
 filename, plus an ingestion report.
 """
 
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.orchestration import data_types
@@ -39,6 +41,7 @@ class ImageExampleGen(FileBasedExampleGen):
           eval_fraction: share of examples in the `eval` split, in (0, 1).
             Defaults to 0.2.
         """
+        partition = _partition_feature(settings)
         if isinstance(settings, options.IngestSettings):
             settings = settings.to_custom_config()
         super().__init__(
@@ -46,13 +49,36 @@ class ImageExampleGen(FileBasedExampleGen):
             input_config=example_gen_pb2.Input(
                 splits=[example_gen_pb2.Input.Split(name="all", pattern="*")]
             ),
-            output_config=split_config(eval_fraction),
+            output_config=split_config(eval_fraction, partition=partition),
             custom_config=settings,
         )
 
 
-def split_config(eval_fraction: float) -> example_gen_pb2.Output:
-    """Train/eval split keyed on the relative filename, stable across runs.
+def _partition_feature(settings) -> str:
+    """The split's hash feature, from the settings or a parameter default.
+
+    A run that turns grouping on through a runtime parameter whose default
+    had it off is refused by the executor, naming the cause.
+    """
+    if isinstance(settings, data_types.RuntimeParameter):
+        if not isinstance(settings.default, str):
+            return features.FILENAME_KEY
+        settings = options.from_custom_config(settings.default)
+    return settings.partition_feature()
+
+
+def split_config(
+    eval_fraction: float, *, partition: str = features.FILENAME_KEY
+) -> example_gen_pb2.Output:
+    """Train/eval split by a hash of one feature, stable across runs.
+
+    A file keeps its split when others are added or removed: the hash is of
+    its own relative filename, or of its group when files are grouped.
+
+    Args:
+      eval_fraction: share of examples in the `eval` split.
+      partition: the feature hashed: `filename`, or `split_key` when files
+        are grouped. Defaults to `filename`.
 
     Raises:
       ValueError: unless 0 < eval_fraction < 1 at 1 % resolution.
@@ -67,15 +93,28 @@ def split_config(eval_fraction: float) -> example_gen_pb2.Output:
         split_config=example_gen_pb2.SplitConfig(
             splits=[
                 example_gen_pb2.SplitConfig.Split(
-                    name="train", hash_buckets=SPLIT_BUCKETS - eval_buckets
+                    name=options.TRAIN_SPLIT,
+                    hash_buckets=SPLIT_BUCKETS - eval_buckets,
                 ),
                 example_gen_pb2.SplitConfig.Split(
-                    name="eval", hash_buckets=eval_buckets
+                    name=options.EVAL_SPLIT, hash_buckets=eval_buckets
                 ),
             ],
-            partition_feature_name=features.FILENAME_KEY,
+            partition_feature_name=partition,
         )
     )
+
+
+def statistics_options() -> tfdv.StatsOptions:
+    """StatisticsGen options: the image feature counts as bytes.
+
+    Without this, image bytes get string statistics (top values, lengths)
+    that say nothing and can flood logs and anomaly reports.
+    """
+    schema = schema_pb2.Schema()
+    image = schema.feature.add(name=features.IMAGE_KEY, type=schema_pb2.BYTES)
+    image.image_domain.SetInParent()
+    return tfdv.StatsOptions(schema=schema)
 
 
 class ClassDirExampleGen(ImageExampleGen):

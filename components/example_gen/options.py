@@ -68,7 +68,7 @@ class IngestSettings:
                 "--skip-missing and --strict contradict each other: strict "
                 "fails on every skipped file. Choose one."
             )
-        _check_pattern(self.group_pattern)
+        check_group_pattern(self.group_pattern)
 
     def list_items(self, image_dir: str) -> sources.Listing:
         """The files to decode and those ignored or skipped; see `sources`."""
@@ -126,7 +126,8 @@ class IngestSettings:
         return config
 
 
-def _check_pattern(pattern: str) -> None:
+def check_group_pattern(pattern: str) -> None:
+    """Raises ValueError unless `pattern` is a regex with at most one group."""
     try:
         regex = re.compile(pattern)
     except re.error as e:
@@ -142,10 +143,15 @@ def _check_pattern(pattern: str) -> None:
 
 def from_exec_properties(exec_properties: dict[str, Any]) -> IngestSettings:
     """Reads the settings back from an ExampleGen's exec properties."""
-    config = example_gen_pb2.CustomConfig()
-    proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY], config
+    return from_custom_config(
+        exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY]
     )
+
+
+def from_custom_config(text: str) -> IngestSettings:
+    """Reads the settings back from `to_custom_config()` as JSON."""
+    config = example_gen_pb2.CustomConfig()
+    proto_utils.json_to_proto(text, config)
     struct = struct_pb2.Struct()
     config.custom_config.Unpack(struct)
     values = json_format.MessageToDict(struct)
