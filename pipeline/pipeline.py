@@ -3,8 +3,8 @@
 import json
 import os
 
+from google.protobuf import json_format
 from tfx import v1 as tfx
-from tfx.utils import proto_utils
 
 from components import features
 from components.evaluator import config as eval_config
@@ -130,7 +130,12 @@ def _ingest_and_validate(settings: PipelineSettings, spec, runtime) -> dict:
         image_dir = _parameter(IMAGE_DIR_PARAMETER, image_dir)
         ingest_config = _parameter(
             INGEST_CONFIG_PARAMETER,
-            proto_utils.proto_to_json(ingest.to_custom_config()),
+            json_format.MessageToJson(
+                ingest.to_custom_config(),
+                indent=None,
+                preserving_proto_field_name=True,
+                sort_keys=True,
+            ),
         )
     gen = gen_class(
         image_dir=image_dir,
