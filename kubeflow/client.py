@@ -247,7 +247,9 @@ def schedules(connection: Connection, *, experiment: str | None) -> list:
 def describe(recurring_run) -> str:
     """One line: name, id, status, KFP cron expression."""
     trigger = recurring_run.trigger
-    cron = trigger.cron_schedule.cron if trigger and trigger.cron_schedule else ""
+    cron = (
+        trigger.cron_schedule.cron if trigger and trigger.cron_schedule else ""
+    )
     return "\t".join(
         [
             recurring_run.display_name or "",

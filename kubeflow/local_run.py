@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 OUTPUT_FILE = "executor_output.json"
 LOG_FILE = "task.log"
+PUSHED_MODEL_KEY = "pushed_model"  # The Pusher's output.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,9 +100,7 @@ def run_spec(
     for name in task_order(spec):
         logger.info("Running task %s.", name)
         results[name] = _run_task(spec, name, parameters, results, root, env)
-        logger.info(
-            "Task %s finished in %.1f s.", name, results[name].seconds
-        )
+        logger.info("Task %s finished in %.1f s.", name, results[name].seconds)
     return results
 
 
@@ -210,7 +209,9 @@ def _output_uri(task_dir: str, key: str) -> str:
 def _command(container: dict, executor_input: dict) -> list[str]:
     text = json.dumps(executor_input, sort_keys=True)
     command = [*container.get("command", []), *container.get("args", [])]
-    resolved = [arg.replace(EXECUTOR_INPUT_PLACEHOLDER, text) for arg in command]
+    resolved = [
+        arg.replace(EXECUTOR_INPUT_PLACEHOLDER, text) for arg in command
+    ]
     unresolved = [arg for arg in resolved if "{{$" in arg]
     if unresolved:
         raise ValueError(
@@ -239,6 +240,17 @@ def _read_outputs(executor_input: dict) -> dict:
 def _tail(path: str, lines: int = 30) -> str:
     with open(path, encoding="utf-8", errors="replace") as f:
         return "".join(f.readlines()[-lines:])
+
+
+def push_summary(results: dict[str, TaskResult]) -> str:
+    """Where the Pusher put the model, or that it did not push."""
+    for result in results.values():
+        for artifact in result.artifacts.get(PUSHED_MODEL_KEY, []):
+            metadata = artifact.get("metadata", {})
+            if metadata.get("pushed"):
+                return f"Pushed to: {metadata.get('pushed_destination')}"
+            return "Not pushed: the model was not blessed."
+    return "No task pushed a model."
 
 
 def image_env(dockerfile: str) -> dict[str, str]:

@@ -11,8 +11,8 @@ import dataclasses
 import json
 
 import yaml
+from google.protobuf import json_format
 from tfx.types import standard_component_specs
-from tfx.utils import proto_utils
 
 from components.example_gen import options
 from pipeline.pipeline import (
@@ -106,7 +106,12 @@ def _with_labels_csv(ingest_config: str, labels_csv: str) -> str:
             f"was compiled for the {settings.layout!r} layout."
         )
     changed = dataclasses.replace(settings, labels_csv=labels_csv)
-    return proto_utils.proto_to_json(changed.to_custom_config())
+    return json_format.MessageToJson(
+        changed.to_custom_config(),
+        indent=None,
+        preserving_proto_field_name=True,
+        sort_keys=True,
+    )
 
 
 def _with_epochs(trainer_config: str, epochs: int) -> str:
