@@ -5,6 +5,9 @@ tf.Example (image bytes, relative filename, labels) split by a hash of the
 filename, plus an ingestion report.
 """
 
+import logging
+
+import tensorflow as tf
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.components import FileBasedExampleGen
@@ -14,6 +17,8 @@ from tfx.proto import example_gen_pb2
 
 from components import features
 from components.example_gen import driver, executor, options
+
+logger = logging.getLogger(__name__)
 
 SPLIT_BUCKETS = 100  # Hash buckets: --split is honoured to 1 %.
 
@@ -64,6 +69,17 @@ def _partition_feature(settings) -> str:
         if not isinstance(settings.default, str):
             return features.FILENAME_KEY
         settings = options.from_custom_config(settings.default)
+        try:
+            return settings.partition_feature()
+        except tf.errors.OpError as e:
+            # Compiling for a cluster where the CSV is not readable here.
+            logger.warning(
+                "Cannot read %s to look for a group column (%s); the split "
+                "hashes filenames, and a CSV with groups stops the run.",
+                settings.labels_csv,
+                e.message,
+            )
+            return features.FILENAME_KEY
     return settings.partition_feature()
 
 
