@@ -87,10 +87,9 @@ def _read_split(directory: pathlib.Path) -> dict[str, dict]:
     return examples
 
 
-@pytest.fixture
-def run_example_gen(tmp_path):
+@pytest.fixture(scope="session")
+def run_example_gen(tmp_path_factory):
     """Runs the real executor (DirectRunner) as the component would."""
-    counter = iter(range(1000))
 
     def run(
         image_dir, settings: options.IngestSettings, *, eval_fraction=0.5
@@ -101,7 +100,7 @@ def run_example_gen(tmp_path):
             eval_fraction=eval_fraction,
         )
         examples = standard_artifacts.Examples()
-        examples.uri = str(tmp_path / f"examples-{next(counter)}")
+        examples.uri = str(tmp_path_factory.mktemp("examples"))
         context = base_beam_executor.BaseBeamExecutor.Context(
             beam_pipeline_args=_BEAM_ARGS
         )
@@ -129,6 +128,6 @@ class Kit:
     decode = staticmethod(decode)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kit() -> type[Kit]:
     return Kit

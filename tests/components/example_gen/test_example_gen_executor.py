@@ -79,12 +79,15 @@ def _messy_class_dirs(tmp_path, kit):
     return root
 
 
-def test_example_gen_class_dirs_keeps_exactly_the_valid_images(
-    tmp_path, kit, run_example_gen
-):
-    root = _messy_class_dirs(tmp_path, kit)
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory, kit, run_example_gen):
+    """The messy class-dir folder and one ExampleGen run over it."""
+    root = _messy_class_dirs(tmp_path_factory.mktemp("messy"), kit)
+    return root, run_example_gen(root, _class_settings(), eval_fraction=0.3)
 
-    outcome = run_example_gen(root, _class_settings(), eval_fraction=0.3)
+
+def test_example_gen_class_dirs_keeps_exactly_the_valid_images(messy):
+    _, outcome = messy
 
     valid = {f"cat/{i}.jpg" for i in range(4)}
     valid |= {f"dog/ep{i % 2}/{i}.JPG" for i in range(4)}
@@ -96,6 +99,14 @@ def test_example_gen_class_dirs_keeps_exactly_the_valid_images(
         example = outcome.example(name)
         assert example["class_name"].decode() == name.split("/")[0]
         assert example["label"] == int(name.startswith("dog"))
+    splits = outcome.report["splits"]
+    assert splits["train"]["_total"] + splits["eval"]["_total"] == 12
+    assert splits["train"]["cat"] + splits["eval"].get("cat", 0) == 6
+
+
+def test_example_gen_class_dirs_stores_normalised_pixels(messy, kit):
+    root, outcome = messy
+
     assert outcome.example("cat/0.jpg")["image"] == (
         (root / "cat/0.jpg").read_bytes()
     )
@@ -106,25 +117,15 @@ def test_example_gen_class_dirs_keeps_exactly_the_valid_images(
         kit.decode(outcome.example("cat/really_png.jpg")["image"]),
         kit.pattern(7),
     )
-    assert kit.decode(outcome.example("dog/rotated.jpg")["image"]).shape == (
-        12,
-        8,
-        3,
-    )
+    rotated = kit.decode(outcome.example("dog/rotated.jpg")["image"])
+    assert rotated.shape == (12, 8, 3)
+
+
+def test_example_gen_class_dirs_reports_every_other_file(messy):
+    _, outcome = messy
 
     report = outcome.report
-    assert report["examples"] == 12
-    assert report["listed_images"] == 14
-    assert (
-        report["splits"]["train"]["_total"]
-        + (report["splits"]["eval"]["_total"])
-        == 12
-    )
-    assert (
-        report["splits"]["train"]["cat"]
-        + (report["splits"]["eval"].get("cat", 0))
-        == 6
-    )
+    assert (report["examples"], report["listed_images"]) == (12, 14)
     skipped = outcome.reasons("skipped")
     assert set(skipped) == {
         "cat/truncated.jpg",
