@@ -4,6 +4,7 @@ import collections
 import dataclasses
 import hashlib
 import json
+import os
 import re
 from typing import Any
 
@@ -184,10 +185,16 @@ def fingerprint(image_dir: str, settings: IngestSettings) -> str:
         digest.update(f"{rel}\0{state}\n".encode())
     if settings.labels_csv:
         count += 1
-        digest.update(f"csv\0{_stat(settings.labels_csv)}\n".encode())
+        with tf.io.gfile.GFile(settings.labels_csv, "rb") as f:
+            # The CSV is small and a same-size edit must count: hash it.
+            digest.update(b"csv\0" + hashlib.sha256(f.read()).digest())
     return f"files:{count},sha256:{digest.hexdigest()}"
 
 
 def _stat(path: str) -> str:
+    if "://" not in path:
+        # gfile rounds local mtimes to seconds; os.stat keeps nanoseconds.
+        stat = os.stat(path)
+        return f"{stat.st_size}\0{stat.st_mtime_ns}"
     stat = tf.io.gfile.stat(path)
     return f"{stat.length}\0{stat.mtime_nsec}"
