@@ -217,6 +217,7 @@ def _command(container: dict, executor_input: dict) -> list[str]:
         raise ValueError(
             f"Unsupported placeholders in the container command: {unresolved}"
         )
+    # The image's `python`; here, the interpreter with this project's deps.
     if resolved and resolved[0] == "python":
         resolved[0] = sys.executable
     return resolved
