@@ -1,6 +1,7 @@
 """Keras models: an image backbone and one head per label or class set."""
 
 import tensorflow as tf
+from tensorflow.python.autograph.core import config as autograph_config
 
 from components import features
 
@@ -40,6 +41,7 @@ def build_model(
             f"Expected backbone in {BACKBONES}, received {backbone!r}."
         )
 
+    skip_autograph_of_keras()
     inputs = tf.keras.Input(
         shape=(image_size, image_size, 3), name=features.IMAGE_KEY
     )
@@ -56,6 +58,30 @@ def build_model(
         metrics={name: _metrics(spec) for name in spec.output_names},
     )
     return model
+
+
+def skip_autograph_of_keras() -> None:
+    """Stops AutoGraph from rewriting tf_keras' own code on first trace.
+
+    TensorFlow 2.16 exempts the `keras` package from AutoGraph but not
+    `tf_keras`, so the first `fit`, `evaluate` or `predict` converts the
+    whole Keras call tree from source: tens of seconds per process on 2
+    cores, against about 2 with the exemption that later TensorFlow
+    releases add. Our own functions are still converted. Idempotent.
+    """
+    # TODO: remove once the pinned TensorFlow has this rule; until then it
+    # relies on a private module that an upgrade may move.
+    rules = tuple(autograph_config.CONVERSION_RULES)
+    if any(_skips_keras(rule) for rule in rules):
+        return
+    keras_rule = autograph_config.DoNotConvert("tf_keras")
+    autograph_config.CONVERSION_RULES = (keras_rule, *rules)
+
+
+def _skips_keras(rule) -> bool:
+    return isinstance(rule, autograph_config.DoNotConvert) and rule.matches(
+        "tf_keras"
+    )
 
 
 def _small_cnn(inputs: tf.Tensor) -> tf.Tensor:

@@ -47,3 +47,20 @@ def test_build_model_unknown_backbone_is_refused():
 
     with pytest.raises(ValueError, match="received 'resnet9'"):
         model_lib.build_model(spec, image_size=32, backbone="resnet9")
+
+
+def test_build_model_exempts_tf_keras_from_autograph_once():
+    from tensorflow.python.autograph.core import config as autograph_config
+
+    spec = features.class_dir_spec(["a", "b"])
+
+    model_lib.build_model(spec, image_size=32)
+    model_lib.build_model(spec, image_size=32)
+
+    keras_rules = [
+        rule
+        for rule in autograph_config.CONVERSION_RULES
+        if isinstance(rule, autograph_config.DoNotConvert)
+        and rule.matches("tf_keras.src.engine.training")
+    ]
+    assert len(keras_rules) == 1
