@@ -1,8 +1,11 @@
-"""Trainer run_fn: transformed examples -> SavedModel with two signatures.
+"""Trainer run_fn: raw examples + Transform graph -> SavedModel.
 
-`serving_default` takes encoded images (`image_bytes`) and returns one
-probability per label or class name; `serving_examples` takes serialized
-tf.Example (`examples`) and returns the raw model outputs, for TFMA.
+Training reads the ExampleGen's raw examples and applies the Transform
+graph in the input pipeline, batch by batch, as serving does; no
+transformed copy of the data is written. `serving_default` takes encoded
+images (`image_bytes`) and returns one probability per label or class
+name; `serving_examples` takes serialized tf.Example (`examples`) and
+returns the raw model outputs, for TFMA.
 """
 
 import json
@@ -60,6 +63,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
 
 def _dataset(files, fn_args, transform_output, spec, *, shuffle: bool):
+    """Raw examples, transformed per batch: decoding overlaps training."""
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files,
         tfxio.TensorFlowDatasetOptions(
@@ -68,9 +72,31 @@ def _dataset(files, fn_args, transform_output, spec, *, shuffle: bool):
             shuffle=shuffle,
             shuffle_seed=int(fn_args.custom_config["seed"]),
         ),
-        transform_output.transformed_metadata.schema,
+        _needed_schema(transform_output, spec),
     )
-    return dataset.map(lambda batch: _split_labels(batch, spec))
+    transform = transform_output.transform_features_layer()
+    return dataset.map(
+        lambda batch: _split_labels(transform(batch), spec),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def _needed_schema(transform_output, spec: features.LabelSpec):
+    """The raw schema restricted to the image and the label features."""
+    schema = type(transform_output.raw_metadata.schema)()
+    schema.CopyFrom(transform_output.raw_metadata.schema)
+    needed = {features.IMAGE_KEY, *_label_features(spec)}
+    kept = [f for f in schema.feature if f.name in needed]
+    del schema.feature[:]
+    schema.feature.extend(kept)
+    return schema
+
+
+def _label_features(spec: features.LabelSpec) -> tuple[str, ...]:
+    if spec.kind == features.MULTICLASS:
+        return (features.LABEL_KEY,)
+    return spec.label_features
 
 
 def _split_labels(batch: dict, spec: features.LabelSpec):
