@@ -7,6 +7,7 @@ from google.protobuf import json_format
 from tfx import v1 as tfx
 
 from components import features
+from components.evaluator import baseline
 from components.evaluator import config as eval_config
 from components.example_gen import component as example_gen
 from components.example_gen import options
@@ -201,14 +202,21 @@ def _parameter(name: str, default: str):
 def _evaluate(settings, spec, examples, schema, trainer, with_baseline):
     nodes, baseline_model = {}, None
     if with_baseline:
+        # Leaves this run's model out: an unchanged rerun then resolves the
+        # same baseline as the first run, so evaluation and push stay cached.
         nodes["baseline"] = tfx.dsl.Resolver(
-            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-            model_blessing=tfx.dsl.Channel(
-                type=tfx.types.standard_artifacts.ModelBlessing
-            ),
+            strategy_class=baseline.LatestBlessedOtherModelStrategy,
+            **{
+                baseline.MODEL_KEY: tfx.dsl.Channel(
+                    type=tfx.types.standard_artifacts.Model
+                ),
+                baseline.BLESSING_KEY: tfx.dsl.Channel(
+                    type=tfx.types.standard_artifacts.ModelBlessing
+                ),
+                baseline.CANDIDATE_KEY: trainer.outputs["model"],
+            },
         ).with_id("latest_blessed_model_resolver")
-        baseline_model = nodes["baseline"].outputs["model"]
+        baseline_model = nodes["baseline"].outputs[baseline.MODEL_KEY]
     nodes["evaluator"] = tfx.components.Evaluator(
         examples=examples,
         model=trainer.outputs["model"],

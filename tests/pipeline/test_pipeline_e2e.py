@@ -205,12 +205,24 @@ def _completed(states, component: str) -> int:
     )
 
 
+# Every step of an unchanged rerun is cached, evaluation and push included.
+RERUN_COMPONENTS = (
+    "ClassDirExampleGen",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+)
+
+
 def test_unchanged_rerun_is_cached_and_added_nested_image_reruns(class_run):
     settings, _ = class_run
     before = _executions(settings)
+    pushed = sorted(os.listdir(settings.serving_dir))
 
     run_local.run(settings)
     cached = _executions(settings)
+    pushed_again = sorted(os.listdir(settings.serving_dir))
     nested = os.path.join(
         settings.image_dir, "pentagram", "episode_09", "scene_9", "deep"
     )
@@ -224,9 +236,10 @@ def test_unchanged_rerun_is_cached_and_added_nested_image_reruns(class_run):
     run_local.run(settings)
     after = _executions(settings)
 
-    for component in ("ClassDirExampleGen", "Transform", "Trainer"):
+    for component in RERUN_COMPONENTS:
         assert _completed(cached, component) == _completed(before, component)
         assert _completed(after, component) == _completed(cached, component) + 1
+    assert pushed_again == pushed, "an unchanged rerun must not push again"
 
 
 def test_anomalies_stop_the_run_before_transform(tmp_path):
