@@ -4,7 +4,23 @@ import json
 import os
 
 from google.protobuf import json_format
-from tfx import v1 as tfx
+from tfx.components import (
+    Evaluator,
+    ExampleValidator,
+    Pusher,
+    SchemaGen,
+    StatisticsGen,
+    Trainer,
+    Transform,
+)
+from tfx.components.schema_gen.import_schema_gen.component import (
+    ImportSchemaGen,
+)
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.orchestration import data_types
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import pusher_pb2, trainer_pb2
+from tfx.types import channel, standard_artifacts
 
 from components import features
 from components.evaluator import baseline
@@ -31,7 +47,7 @@ def create_pipeline(
     metadata_connection_config=None,
     runtime_parameters: bool = False,
     baseline_resolver: bool = True,
-) -> tfx.dsl.Pipeline:
+) -> Pipeline:
     """Assembles ingestion, validation, Transform, training, evaluation, push.
 
     Args:
@@ -60,7 +76,7 @@ def create_pipeline(
     # Materialised float pixels took 20x the disk of the raw images at
     # 128 px and a full pass; StatisticsGen already covers the raw data.
     # See docs/benchmarks.md.
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=examples,
         schema=schema,
         preprocessing_fn=PREPROCESSING_FN,
@@ -72,23 +88,23 @@ def create_pipeline(
         },
     )
     transform.add_upstream_node(nodes["gate"])
-    trainer = tfx.components.Trainer(
+    trainer = Trainer(
         run_fn=RUN_FN,
         examples=examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
-        train_args=tfx.proto.TrainArgs(splits=["train"]),
-        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        train_args=trainer_pb2.TrainArgs(splits=["train"]),
+        eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config=_trainer_config(settings, spec, runtime_parameters),
     )
     evaluate = _evaluate(
         settings, spec, examples, schema, trainer, baseline_resolver
     )
-    pusher = tfx.components.Pusher(
+    pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluate["evaluator"].outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(
                 base_directory=settings.serving_dir
             )
         ),
@@ -100,7 +116,7 @@ def create_pipeline(
         blessing=evaluate["evaluator"].outputs["blessing"],
         pushed_model=pusher.outputs["pushed_model"],
     )
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=settings.model_name,
         pipeline_root=settings.root,
         components=[
@@ -151,20 +167,18 @@ def _ingest_and_validate(settings: PipelineSettings, spec, runtime) -> dict:
         eval_fraction=settings.split,
     )
     examples = gen.outputs["examples"]
-    statistics = tfx.components.StatisticsGen(
+    statistics = StatisticsGen(
         examples=examples, stats_options=example_gen.statistics_options()
     )
     if settings.schema_path:
-        schema_gen = tfx.components.ImportSchemaGen(
-            schema_file=settings.schema_path
-        )
+        schema_gen = ImportSchemaGen(schema_file=settings.schema_path)
     else:
-        schema_gen = tfx.components.SchemaGen(
+        schema_gen = SchemaGen(
             statistics=statistics.outputs["statistics"],
             infer_feature_shape=True,
         )
     schema = schema_gen.outputs["schema"]
-    validator = tfx.components.ExampleValidator(
+    validator = ExampleValidator(
         statistics=statistics.outputs["statistics"], schema=schema
     )
     gate = ValidationGate(anomalies=validator.outputs["anomalies"])
@@ -194,9 +208,7 @@ def _trainer_config(settings: PipelineSettings, spec, runtime):
 
 
 def _parameter(name: str, default: str):
-    return tfx.dsl.experimental.RuntimeParameter(
-        name=name, ptype=str, default=default
-    )
+    return data_types.RuntimeParameter(name=name, ptype=str, default=default)
 
 
 def _evaluate(settings, spec, examples, schema, trainer, with_baseline):
@@ -204,20 +216,20 @@ def _evaluate(settings, spec, examples, schema, trainer, with_baseline):
     if with_baseline:
         # Leaves this run's model out: an unchanged rerun then resolves the
         # same baseline as the first run, so evaluation and push stay cached.
-        nodes["baseline"] = tfx.dsl.Resolver(
+        nodes["baseline"] = Resolver(
             strategy_class=baseline.LatestBlessedOtherModelStrategy,
             **{
-                baseline.MODEL_KEY: tfx.dsl.Channel(
-                    type=tfx.types.standard_artifacts.Model
+                baseline.MODEL_KEY: channel.Channel(
+                    type=standard_artifacts.Model
                 ),
-                baseline.BLESSING_KEY: tfx.dsl.Channel(
-                    type=tfx.types.standard_artifacts.ModelBlessing
+                baseline.BLESSING_KEY: channel.Channel(
+                    type=standard_artifacts.ModelBlessing
                 ),
                 baseline.CANDIDATE_KEY: trainer.outputs["model"],
             },
         ).with_id("latest_blessed_model_resolver")
         baseline_model = nodes["baseline"].outputs[baseline.MODEL_KEY]
-    nodes["evaluator"] = tfx.components.Evaluator(
+    nodes["evaluator"] = Evaluator(
         examples=examples,
         model=trainer.outputs["model"],
         baseline_model=baseline_model,

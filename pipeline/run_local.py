@@ -24,7 +24,8 @@ def run(settings) -> dict:
     Raises:
       RuntimeError: when a component fails; the message says which.
     """
-    from tfx import v1 as tfx
+    from tfx.orchestration import metadata
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
     from pipeline import summary
     from pipeline.pipeline import create_pipeline, metadata_path
@@ -39,12 +40,10 @@ def run(settings) -> dict:
     dag = create_pipeline(
         settings,
         metadata_connection_config=(
-            tfx.orchestration.metadata.sqlite_metadata_connection_config(
-                metadata_path(settings)
-            )
+            metadata.sqlite_metadata_connection_config(metadata_path(settings))
         ),
     )
-    tfx.orchestration.LocalDagRunner().run(dag)
+    LocalDagRunner().run(dag)
     return summary.latest_report(settings)
 
 

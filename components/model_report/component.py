@@ -12,7 +12,13 @@ import os
 
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import (
+    InputArtifact,
+    OutputArtifact,
+)
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
+from tfx.types.artifact import Artifact
 
 from components import features
 from components.trainer import task
@@ -22,7 +28,7 @@ logger = logging.getLogger(__name__)
 REPORT_FILE = "report.json"
 
 
-class ModelReportArtifact(tfx.dsl.Artifact):
+class ModelReportArtifact(Artifact):
     """The JSON report of one pipeline run's model."""
 
     # Kubeflow (TFX's KFP v2 compiler) needs `<package>.<Class>` and imports
@@ -116,22 +122,14 @@ def build_report(examples_uri, model_uri, evaluation_uri, blessed) -> dict:
     }
 
 
-@tfx.dsl.components.component
+@component
 def ModelReport(
-    examples: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.Examples
-    ],
-    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
-    evaluation: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.ModelEvaluation
-    ],
-    blessing: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.ModelBlessing
-    ],
-    pushed_model: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.PushedModel
-    ],
-    report: tfx.dsl.components.OutputArtifact[ModelReportArtifact],
+    examples: InputArtifact[standard_artifacts.Examples],
+    model: InputArtifact[standard_artifacts.Model],
+    evaluation: InputArtifact[standard_artifacts.ModelEvaluation],
+    blessing: InputArtifact[standard_artifacts.ModelBlessing],
+    pushed_model: InputArtifact[standard_artifacts.PushedModel],
+    report: OutputArtifact[ModelReportArtifact],
 ) -> None:
     """Writes model.json beside the pushed model and the run's report."""
     blessed = bool(blessing.get_int_custom_property("blessed"))

@@ -14,7 +14,7 @@ import os
 
 import tensorflow as tf
 import tensorflow_transform as tft
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import FnArgs
 from tfx_bsl.public import tfxio
 
 from components import features
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 TRAINING_INFO_FILE = "training.json"
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
+def run_fn(fn_args: FnArgs) -> None:
     """Trains the model and exports it; called by the TFX Trainer.
 
     `fn_args.custom_config` holds `label_spec` (JSON), `image_size`,

@@ -9,8 +9,9 @@ import os
 
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import anomalies_pb2
-from tfx import v1 as tfx
-from tfx.types import artifact_utils
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import artifact_utils, standard_artifacts
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +42,9 @@ def describe(anomalies: anomalies_pb2.Anomalies) -> list[str]:
     return lines
 
 
-@tfx.dsl.components.component
+@component
 def ValidationGate(
-    anomalies: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.ExampleAnomalies
-    ],
+    anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
 ) -> None:
     """Raises DataValidationError listing every anomaly of every split."""
     problems = []
