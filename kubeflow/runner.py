@@ -7,7 +7,10 @@
 
 import os
 import sys
+import warnings
 
+# Google client libraries warn about Python 3.10 on import; not actionable.
+warnings.filterwarnings("ignore", category=FutureWarning)
 # Keras 2 must be chosen before TensorFlow is imported (see components).
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 _HERE = os.path.dirname(os.path.abspath(__file__))

@@ -79,6 +79,19 @@ class PipelineSettings:
             raise ValueError(
                 f"Expected image_size >= 32, received {self.image_size}."
             )
+        if not 0.0 <= self.min_auc <= 1.0:
+            raise ValueError(
+                f"Expected 0 <= min_auc <= 1, received {self.min_auc}."
+            )
+        if not 0.0 <= self.max_auc_drop <= 1.0:
+            raise ValueError(
+                f"Expected 0 <= max_auc_drop <= 1, received "
+                f"{self.max_auc_drop}."
+            )
+        if self.max_side < 16:
+            raise ValueError(
+                f"Expected max_side >= 16, received {self.max_side}."
+            )
         if self.batch_size < 1:
             raise ValueError(
                 f"Expected batch_size >= 1, received {self.batch_size}."

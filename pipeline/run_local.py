@@ -111,7 +111,7 @@ def run(settings) -> dict:
     default=150,
     show_default=True,
     type=int,
-    help="Side in pixels that images are resized to.",
+    help="Side in pixels that images are resized to (at least 32).",
 )
 @click.option(
     "--batch-size",

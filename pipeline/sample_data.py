@@ -311,7 +311,12 @@ def write_labels_csv(
     return csv_path
 
 
-@click.command(context_settings={"show_default": True})
+@click.command(
+    context_settings={
+        "show_default": True,
+        "help_option_names": ["-h", "--help"],
+    }
+)
 @click.argument(
     "out_dir", type=click.Path(file_okay=False, path_type=pathlib.Path)
 )

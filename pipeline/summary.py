@@ -59,7 +59,7 @@ def format_report(report: dict) -> str:
     lines.append(header)
     for label, metrics in sorted(report["metrics"].items()):
         cells = "".join(
-            f"{fmt.format(metrics[name]) if name in metrics else '-':>8}"
+            f"{_cell(metrics.get(name), fmt):>8}"
             for name, _, fmt in _SHOWN_METRICS
         )
         lines.append(f"  {label:<16}{cells}")
@@ -72,3 +72,8 @@ def format_report(report: dict) -> str:
     else:
         lines.append("Not pushed: the model was not blessed.")
     return "\n".join(lines)
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    """A metric for the table; '-' where it is undefined or missing."""
+    return "-" if value is None else fmt.format(value)

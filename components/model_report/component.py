@@ -8,6 +8,7 @@ why it did not, into its own `report` artifact.
 
 import json
 import logging
+import math
 import os
 
 import tensorflow as tf
@@ -52,6 +53,9 @@ def overall_metrics(
             if key.sub_key.HasField("class_id"):
                 label = spec.labels[key.sub_key.class_id.value]
             value = entry.value.double_value.value
+            # Undefined metrics (precision with no positive predictions) are
+            # NaN, which JSON cannot hold: record them as null.
+            value = value if math.isfinite(value) else None
             metrics.setdefault(label, {})[key.name] = value
     return metrics
 

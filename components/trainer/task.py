@@ -170,7 +170,10 @@ def _write_training_info(export_dir: str, config: dict, history) -> None:
         "label_spec": json.loads(config["label_spec"]),
         "image_size": int(config["image_size"]),
         "backbone": config["backbone"],
-        "weights": config["weights"],
+        # small_cnn always starts from random weights.
+        "weights": None
+        if config["backbone"] == model_lib.SMALL_CNN
+        else config["weights"],
         "epochs": int(config["epochs"]),
         "batch_size": int(config["batch_size"]),
         "seed": int(config["seed"]),

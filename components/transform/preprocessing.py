@@ -1,7 +1,8 @@
 """preprocessing_fn: raw image bytes and labels -> model-ready tensors.
 
-The same graph runs in Transform and, through the transform layer, inside
-both serving signatures, so training and serving decode identically.
+The same graph runs in the Trainer's input pipeline and, through the
+transform layer, inside both serving signatures. Ingestion has already made
+stored images upright RGB; serving gets the client's bytes as they are.
 """
 
 import tensorflow as tf
