@@ -89,6 +89,10 @@ def _eval_records(settings) -> list[tf.train.Example]:
     return [tf.train.Example.FromString(r.numpy()) for r in dataset]
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"model.json holds {name}, which is not JSON")
+
+
 def test_class_dirs_run_pushes_binary_model_with_model_json(class_run):
     settings, report = class_run
 
@@ -96,8 +100,10 @@ def test_class_dirs_run_pushes_binary_model_with_model_json(class_run):
     assert os.path.dirname(version_dir) == settings.serving_dir
     assert os.path.isfile(os.path.join(version_dir, "saved_model.pb"))
     with open(os.path.join(version_dir, "model.json")) as f:
-        model_json = json.load(f)
+        # Strict JSON: NaN or Infinity would break other languages' parsers.
+        model_json = json.load(f, parse_constant=_refuse_constant)
     assert model_json["labels"] == ["pentagram"]
+    assert model_json["weights"] is None  # small_cnn starts from random.
     assert model_json["positive_class"] == "pentagram"
     assert model_json["classes"] == ["no_pentagram", "pentagram"]
     assert model_json["image_size"] == 32
