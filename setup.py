@@ -15,5 +15,5 @@ setup(
         "pillow",
         "scikit-learn",
     ],
-    extras_require={"dev": ["pytest", "ruff"]},
+    extras_require={"dev": ["pytest", "ruff", "psutil"]},
 )

@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline against a plain Keras script (`run.py`)."""

@@ -1,0 +1,337 @@
+"""Benchmarks the pipeline against a plain Keras script; writes the tables.
+
+`python benchmarks/run.py --quick` takes a few minutes on 2 cores; the
+full run, whose tables are kept in docs/benchmarks.md, about half an hour.
+Targets that are missed are reported in the table, never as a failure.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import click  # noqa: E402
+
+from benchmarks import data, measure, metadata, report  # noqa: E402
+
+logger = logging.getLogger("benchmarks")
+
+DOC = os.path.join(data.REPO_ROOT, "docs", "benchmarks.md")
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What one benchmark run measures, and with which training settings.
+
+    Attributes:
+      name: `quick` or `full`.
+      sizes: image counts at which the DAG and the script are compared.
+      target_size: the size the 1.3x target applies to; one of `sizes`.
+      rerun_size: the size whose first run is rerun unchanged, then grown.
+      memory_sizes: the two sizes whose ingestion-to-Transform peak memory
+        is compared; the larger also gives the ingestion rate.
+      storage_size: the size whose bytes on disk are reported; one of
+        `sizes`, best with distinct images (repeated photos compress).
+      image_size, batch_size, epochs, split, seed: training settings, the
+        same for both sides.
+      grow: whether to rerun after adding 1 % more images (a whole run).
+    """
+
+    name: str
+    sizes: tuple[int, ...]
+    target_size: int
+    rerun_size: int
+    memory_sizes: tuple[int, int]
+    storage_size: int
+    image_size: int
+    epochs: int
+    batch_size: int = 32
+    split: float = 0.2
+    seed: int = 42
+    grow: bool = True
+
+
+QUICK = Plan(
+    name="quick",
+    sizes=(250,),
+    target_size=250,
+    rerun_size=250,
+    memory_sizes=(250, 1000),
+    storage_size=250,
+    image_size=64,
+    epochs=1,
+    grow=False,
+)
+FULL = Plan(
+    name="full",
+    sizes=(250, 1000, 4000),
+    target_size=1000,
+    rerun_size=1000,
+    memory_sizes=(1000, 10000),
+    storage_size=250,
+    image_size=128,
+    epochs=3,
+)
+GROWTH = 0.01  # The rerun after adding this fraction of new images.
+
+
+class Runner:
+    """Runs the measured tasks of a plan under one working folder."""
+
+    def __init__(self, plan: Plan, workdir: str):
+        self.plan = plan
+        self.workdir = workdir
+        self.logs = os.path.join(workdir, "logs")
+        self.loads: list[float] = []  # 1-minute load before each task.
+        os.makedirs(self.logs, exist_ok=True)
+
+    def image_set(self, count: int) -> data.ImageSet:
+        image_set = data.prepare(self.workdir, count)
+        data.warm(image_set.image_dir)
+        return image_set
+
+    def measure(self, task: str, config: dict, label: str) -> dict:
+        self.loads.append(os.getloadavg()[0])
+        logger.info("Measuring %s (load %.2f).", label, self.loads[-1])
+        log = os.path.join(self.logs, f"{label}.log")
+        result = measure.run_task(task, config, log_path=log)
+        logger.info(
+            "%s: %.1f s wall, %.1f s CPU, %.0f MB peak.",
+            label,
+            result.wall_s,
+            result.cpu_s,
+            result.peak_rss / 1e6,
+        )
+        return dataclasses.asdict(result)
+
+    def baseline(self, image_set: data.ImageSet) -> dict:
+        plan = self.plan
+        config = {
+            "image_dir": image_set.image_dir,
+            "export_dir": os.path.join(
+                self.workdir, f"script-{image_set.count}"
+            ),
+            "image_size": plan.image_size,
+            "batch_size": plan.batch_size,
+            "epochs": plan.epochs,
+            "seed": plan.seed,
+            "split": plan.split,
+        }
+        return self.measure("baseline", config, f"script-{image_set.count}")
+
+    def settings(self, image_set: data.ImageSet, name: str) -> dict:
+        plan = self.plan
+        return {
+            "image_dir": image_set.image_dir,
+            "model_name": name,
+            "model_basedir": os.path.join(self.workdir, name, "models"),
+            "pipeline_root": os.path.join(self.workdir, name, "root"),
+            "image_size": plan.image_size,
+            "batch_size": plan.batch_size,
+            "epochs": plan.epochs,
+            "seed": plan.seed,
+            "split": plan.split,
+            # Every run pushes, so every run does the same work.
+            "min_auc": 0.0,
+        }
+
+
+def compare(runner: Runner) -> list[dict]:
+    """The script and the whole DAG at each size, side by side."""
+    rows = []
+    for count in runner.plan.sizes:
+        image_set = runner.image_set(count)
+        name = f"dag-{count}"
+        rows.append(
+            {
+                "images": count,
+                "source": image_set.source,
+                "baseline": runner.baseline(image_set),
+                "pipeline": runner.measure(
+                    "pipeline", runner.settings(image_set, name), name
+                ),
+                "image_dir": image_set.image_dir,
+                "settings": runner.settings(image_set, name),
+            }
+        )
+    return rows
+
+
+def memory(runner: Runner) -> list[dict]:
+    """Ingestion to Transform at the two memory sizes, fresh roots."""
+    rows = []
+    for count in runner.plan.memory_sizes:
+        image_set = runner.image_set(count)
+        name = f"ingest-{count}"
+        rows.append(
+            {
+                "images": count,
+                "source": image_set.source,
+                "image_dir": image_set.image_dir,
+                "run": runner.measure(
+                    "ingest", runner.settings(image_set, name), name
+                ),
+            }
+        )
+    return rows
+
+
+def ingestion(runner: Runner, memory_rows: list[dict]) -> dict:
+    """ExampleGen's rate at the memory sizes against plain decode loops."""
+    row = memory_rows[-1]
+    cores = len(os.sched_getaffinity(0))
+    limit = runner.measure(
+        "decode",
+        {"image_dir": row["image_dir"], "workers": cores},
+        f"decode-{row['images']}",
+    )
+    return {
+        "images": row["images"],
+        "example_gen_s": _example_gen_seconds(row["run"]),
+        "example_gen_s_by_size": {
+            str(r["images"]): _example_gen_seconds(r["run"])
+            for r in memory_rows
+        },
+        "limit": limit["result"]["images_per_s"],
+    }
+
+
+def _example_gen_seconds(run: dict) -> float:
+    return sum(
+        c["seconds"]
+        for c in run["result"]["components"]
+        if c["component"].endswith("ExampleGen")
+    )
+
+
+def rerun(runner: Runner, compare_rows: list[dict]) -> dict:
+    """The first run at the rerun size again, unchanged, then grown by 1 %."""
+    count = runner.plan.rerun_size
+    row = next(r for r in compare_rows if r["images"] == count)
+    settings, name = row["settings"], f"dag-{count}"
+    unchanged = runner.measure("pipeline", settings, f"{name}-rerun")
+    result = {"images": count, "first": row["pipeline"], "unchanged": unchanged}
+    if not runner.plan.grow:
+        return result
+    image_set = data.prepare(runner.workdir, count)
+    result["added"] = max(1, round(count * GROWTH))
+    data.add_images(image_set, result["added"])
+    result["grown"] = runner.measure("pipeline", settings, f"{name}-grown")
+    return result
+
+
+def storage(compare_rows: list[dict], count: int) -> dict:
+    """Bytes of raw images, examples and Transform outputs at one size."""
+    row = next(r for r in compare_rows if r["images"] == count)
+    outputs = {
+        c["component"]: c["outputs"]
+        for c in row["pipeline"]["result"]["components"]
+    }
+    examples = next(v for k, v in outputs.items() if k.endswith("ExampleGen"))
+    transform = outputs.get("Transform", {})
+    return {
+        "images": count,
+        "raw": metadata.tree_bytes(row["image_dir"]),
+        "examples": examples["examples"],
+        "transform": {
+            k: v
+            for k, v in transform.items()
+            if k in ("transform_graph", "transformed_examples")
+        },
+    }
+
+
+def run_plan(plan: Plan, workdir: str) -> dict:
+    """Runs every measurement of `plan`; returns the results to render."""
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    date = report.now()
+    runner = Runner(plan, workdir)
+    results: dict = {"plan": dataclasses.asdict(plan)}
+    results["compare"] = compare(runner)
+    results["memory"] = memory(runner)
+    results["ingestion"] = ingestion(runner, results["memory"])
+    results["storage"] = storage(results["compare"], plan.storage_size)
+    results["rerun"] = rerun(runner, results["compare"])
+    results["machine"] = report.machine()
+    results["conditions"] = {
+        "started": date,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        "loads": runner.loads,
+        "minutes": (time.perf_counter() - started) / 60,
+    }
+    return results
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Small sizes, 64 px, 1 epoch, no rerun after growing: about 3 "
+    "minutes on 2 cores. Default: the full run (250 to 10,000 images, "
+    "about half an hour).",
+)
+@click.option(
+    "--workdir",
+    default=None,
+    help="Folder for image sets, pipeline roots and task logs; kept "
+    "afterwards. Default: a temporary folder, deleted at the end.",
+)
+@click.option(
+    "--output",
+    default=None,
+    help="Markdown file whose generated part is replaced by the results. "
+    "Default: docs/benchmarks.md for a full run; a quick run only prints.",
+)
+@click.option(
+    "--from-results",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Render a results.json of an earlier run instead of measuring.",
+)
+def main(
+    quick: bool, workdir: str | None, output: str | None, from_results
+) -> None:
+    """Measures the pipeline against a plain Keras script; prints tables."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    plan = QUICK if quick else FULL
+    if from_results:
+        with open(from_results) as f:
+            results = json.load(f)
+    else:
+        results = _measure(plan, workdir)
+    markdown = report.render(results)
+    click.echo(markdown)
+    output = output if output is not None else ("" if quick else DOC)
+    if output:
+        report.write(output, markdown)
+        logger.info("Wrote the results into %s.", output)
+
+
+def _measure(plan: Plan, workdir: str | None) -> dict:
+    keep = workdir is not None
+    workdir = workdir or tempfile.mkdtemp(prefix="symbol-benchmarks-")
+    os.makedirs(workdir, exist_ok=True)
+    logger.info("Running the %s benchmarks in %s.", plan.name, workdir)
+    try:
+        results = run_plan(plan, workdir)
+        if keep:
+            with open(os.path.join(workdir, "results.json"), "w") as f:
+                json.dump(results, f, indent=2)
+        return results
+    except measure.TaskError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
