@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DEMO := demo
 DEMO_FLAGS := --model-basedir $(DEMO)/models --epochs 10 --image-size 96
 
-.PHONY: demo test test-fast lint env
+.PHONY: demo test test-fast lint env bench bench-quick
 
 env: $(VENV)/.installed
 
@@ -41,3 +41,13 @@ test-fast: env
 lint: env
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# The pipeline against a plain Keras script; see docs/benchmarks.md.
+# About 3 minutes on 2 cores; prints the tables, never fails on a timing.
+bench-quick: env
+	$(PY) benchmarks/run.py --quick
+
+# The full run (about half an hour); rewrites the tables in
+# docs/benchmarks.md.
+bench: env
+	$(PY) benchmarks/run.py
