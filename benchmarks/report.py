@@ -105,12 +105,28 @@ def _conditions(results: dict) -> str:
             f"{plan['split']}, seed {plan['seed']}, backbone small_cnn; "
             "both sides build the model with "
             "`components.trainer.model.build_model`.",
+            *_repeats_line(results),
             "- Each figure comes from its own fresh interpreter; wall time "
             "runs from interpreter start to exit (imports included), CPU "
             "time is user plus system of the process tree, peak memory the "
             "largest resident set of the tree.",
         ]
     )
+
+
+def _repeats_line(results: dict) -> list[str]:
+    repeated = [
+        r["images"] for r in results["compare"] if r.get("tries", 1) > 1
+    ]
+    if not repeated:
+        return []
+    sizes = ", ".join(f"{n:,}" for n in repeated)
+    tries = max(r.get("tries", 1) for r in results["compare"])
+    return [
+        f"- At {sizes} images the script and the DAG ran {tries} times, in "
+        "turn; each side's faster run is shown (the one least disturbed by "
+        "other load)."
+    ]
 
 
 def _loads(load: dict) -> str:
