@@ -1,8 +1,9 @@
 """Runs one benchmark task in a fresh interpreter: wall, CPU, peak memory.
 
-Peak memory is the largest resident set of the task's whole process tree,
-polled while it runs, or the kernel's own peak for the task process when
-that is larger (it also catches spikes between two polls).
+Peak memory is the largest memory of the task's whole process tree (pages
+shared by forked workers counted once), polled while it runs, or the
+kernel's own peak for the task process when that is larger (it also
+catches spikes between two polls).
 """
 
 import dataclasses
@@ -92,13 +93,26 @@ def _run(command: list[str], log) -> tuple[float, float, int]:
 
 
 def _tree_rss(process: psutil.Process) -> int:
+    """Resident memory of a process tree, shared pages counted once.
+
+    Forked workers (ingestion's decoders) share their parent's pages; the
+    sum of resident sets would count those once per process. The sum of
+    proportional sets (PSS) splits each shared page among its sharers.
+    """
     total = 0
     try:
         for one in [process, *process.children(recursive=True)]:
-            total += one.memory_info().rss
+            total += _proportional(one)
     except psutil.Error:
         pass  # A process ended between listing and reading.
     return total
+
+
+def _proportional(process: psutil.Process) -> int:
+    try:
+        return process.memory_full_info().pss
+    except (AttributeError, psutil.AccessDenied):  # No PSS on this system.
+        return process.memory_info().rss
 
 
 def _tail(path: str, lines: int = 30) -> str:

@@ -109,7 +109,7 @@ def _conditions(results: dict) -> str:
             "- Each figure comes from its own fresh interpreter; wall time "
             "runs from interpreter start to exit (imports included), CPU "
             "time is user plus system of the process tree, peak memory the "
-            "largest resident set of the tree.",
+            "largest memory of the tree (shared pages counted once).",
         ]
     )
 

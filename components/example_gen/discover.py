@@ -124,7 +124,7 @@ def _walk(path: str, rel_dir: str, ancestors: tuple[str, ...]):
             suffix = "/" if tf.io.gfile.isdir(full) else ""
             yield rel + suffix, full, None, ""
             continue
-        kind, real, problem = inspect(full, ancestors)
+        kind, real, problem = _inspect_entry(full, name, ancestors)
         if kind == "dir":
             yield from _walk(full, rel, (*ancestors, real))
         else:
@@ -171,6 +171,30 @@ def inspect(full: str, ancestors: tuple[str, ...]) -> tuple[str, str, str]:
         )
     if stat.S_ISDIR(mode) and real in ancestors:
         return "bad", real, "symbolic link loop (a folder links to itself)"
+    return _kind(mode, real)
+
+
+def _inspect_entry(
+    full: str, name: str, ancestors: tuple[str, ...]
+) -> tuple[str, str, str]:
+    """`inspect` of `name` in the folder whose real path is ancestors[-1]."""
+    if not is_local(full):
+        return inspect(full, ancestors)
+    try:
+        mode = os.lstat(full).st_mode
+    except OSError:
+        return inspect(full, ancestors)
+    if stat.S_ISLNK(mode):
+        return inspect(full, ancestors)
+    # Not a link: the real path follows from the folder's, without
+    # resolving every component of the path again (one stat, not many).
+    real = posixpath.join(ancestors[-1], name)
+    if stat.S_ISDIR(mode) and real in ancestors:
+        return "bad", real, "symbolic link loop (a folder links to itself)"
+    return _kind(mode, real)
+
+
+def _kind(mode: int, real: str) -> tuple[str, str, str]:
     if stat.S_ISDIR(mode):
         return "dir", real, ""
     if not stat.S_ISREG(mode):

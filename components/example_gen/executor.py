@@ -3,8 +3,9 @@
 Besides the standard `Split-*` TFRecords, the Examples artifact holds
 `ingestion_report.json`: examples per split and label, and every file that
 was skipped, converted or ignored, and every CSV problem, with the reason.
-Listing happens here, once; pixels are decoded one image at a time in a
-DoFn, so memory does not grow with the folder.
+Listing happens here, once; images are decoded in batches, in worker
+processes on the local runner, and each split is written as it comes:
+memory does not grow with the folder.
 """
 
 import collections
@@ -16,7 +17,9 @@ from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
-from tfx.components.example_gen import base_example_gen_executor
+from tfx.components.example_gen import base_example_gen_executor, write_split
+from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
@@ -29,6 +32,8 @@ logger = logging.getLogger(__name__)
 _SKIPPED = "skipped"
 _CONVERTED = "converted"
 _TMP_DIR = ".ingestion"  # Beam writes partial report pieces here.
+_BATCH_SIZE = 64  # Images read, then decoded in parallel, at a time.
+_LOCAL_RUNNERS = frozenset({"directrunner", "direct"})
 
 
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
@@ -39,6 +44,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             _ImagesToExamples,
             items=self._listing.items,
             tmp_dir=self._tmp_dir,
+            processes=_decode_processes(self._beam_pipeline_args or []),
         )
 
     def GenerateExamplesByBeam(
@@ -70,7 +76,8 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         self._listing = _list(self._settings, image_dir)
         _check_partition(self._listing, exec_properties)
 
-        super().Do(input_dict, output_dict, exec_properties)
+        self._log_startup(input_dict, output_dict, exec_properties)
+        self._generate(examples, exec_properties)
 
         settings, listing = self._settings, self._listing
         result = _report(self._tmp_dir, image_dir, settings, listing)
@@ -80,6 +87,37 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             json.dump(result, f, indent=2, sort_keys=True)
         logger.info("Ingestion report %s: %s", path, report.summary(result))
         report.check(result, self._settings)
+
+    def _generate(self, examples, exec_properties: dict[str, Any]) -> None:
+        """TFX's ExampleGen.Do, less the shuffle of every example.
+
+        TFX shuffles each split before writing; on the local runner that
+        holds the whole split in memory (about 45 kB per image). Batches
+        of images are already read in shuffled order.
+        """
+        examples.split_names = artifact_utils.encode_split_names(
+            _split_names(exec_properties)
+        )
+        with self._make_beam_pipeline() as pipeline:
+            splits = self.GenerateExamplesByBeam(pipeline, exec_properties)
+            for name, split in splits.items():
+                uri = artifact_utils.get_split_uri([examples], name)
+                _ = split | f"WriteSplit[{name}]" >> _WriteSplit(uri)
+
+        examples_utils.set_payload_format(
+            examples,
+            exec_properties.get(
+                standard_component_specs.OUTPUT_DATA_FORMAT_KEY,
+                example_gen_pb2.FORMAT_TF_EXAMPLE,
+            ),
+        )
+        file_format = exec_properties.get(
+            standard_component_specs.OUTPUT_FILE_FORMAT_KEY
+        )
+        if file_format:
+            examples_utils.set_file_format(
+                examples, write_split.to_file_format_str(file_format)
+            )
 
 
 def _list(settings: options.IngestSettings, image_dir: str):
@@ -140,15 +178,22 @@ def _ImagesToExamples(
     *,
     items: list[sources.Item],
     tmp_dir: str,
+    processes: int,
 ) -> beam.pvalue.PCollection:
     del split_pattern  # Every listed image below input_base is read.
     settings = options.from_exec_properties(exec_properties)
     image_dir = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+    batches = range(0, len(items), _BATCH_SIZE)
+    decode = _DecodeImages(
+        items, image_dir, max_side=settings.max_side, processes=processes
+    )
     decoded = (
         pipeline
-        | "ListImages" >> beam.Create(items, reshuffle=True)
+        # Batch offsets, not the items: Create infers a type from every
+        # value it holds, which costs more than decoding small images.
+        | "ListImageBatches" >> beam.Create(batches, reshuffle=True)
         | "DecodeImages"
-        >> beam.ParDo(_DecodeImage(image_dir, settings.max_side)).with_outputs(
+        >> beam.ParDo(decode).with_outputs(
             _SKIPPED, _CONVERTED, main="examples"
         )
     )
@@ -161,31 +206,119 @@ def _ImagesToExamples(
     return decoded.examples
 
 
-class _DecodeImage(beam.DoFn):
-    """Decodes one listed image; a file that fails is reported, not fatal."""
+class _DecodeImages(beam.DoFn):
+    """Decodes a batch of listed images; a file that fails is reported."""
 
-    def __init__(self, image_dir: str, max_side: int):
+    def __init__(
+        self,
+        items: list[sources.Item],
+        image_dir: str,
+        *,
+        max_side: int,
+        processes: int,
+    ):
+        self._items = items
         self._image_dir = image_dir
         self._max_side = max_side
+        self._processes = processes
+        self._decoder = None
 
-    def process(self, item: sources.Item):
-        filename, values = item
-        try:
-            record = ingest.load_image(
-                self._image_dir, filename, max_side=self._max_side
-            )
-        except ingest.ImageError as e:
-            logger.warning("Skipping image %s", e)
-            yield beam.pvalue.TaggedOutput(
-                _SKIPPED, {"file": filename, "reason": e.reason}
-            )
-            return
-        if record.converted:
-            logger.debug("Converted %s: %s", filename, record.converted)
-            yield beam.pvalue.TaggedOutput(
-                _CONVERTED, {"file": filename, "reason": record.converted}
-            )
-        yield ingest.to_example(record, values)
+    def start_bundle(self):
+        self._decoder = ingest.Decoder(
+            self._image_dir,
+            max_side=self._max_side,
+            processes=self._processes,
+        )
+        self._pending = collections.deque()
+
+    def process(self, start: int):
+        batch = self._items[start : start + _BATCH_SIZE]
+        job = self._decoder.submit([filename for filename, _ in batch])
+        self._pending.append((batch, job))
+        # One batch decodes in the workers while the one before becomes
+        # examples here.
+        if len(self._pending) > 1:
+            yield from self._outputs(*self._pending.popleft())
+
+    def finish_bundle(self):
+        while self._pending:
+            for output in self._outputs(*self._pending.popleft()):
+                if isinstance(output, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(
+                        output.tag, _in_global_window(output.value)
+                    )
+                else:
+                    yield _in_global_window(output)
+        # Not kept for the next bundle: on the local runner, worker
+        # processes left running would sit idle through training.
+        self._decoder.close()
+
+    def _outputs(self, batch: list[sources.Item], job: ingest.DecodeJob):
+        records = job.result()
+        for (filename, values), record in zip(batch, records, strict=True):
+            if isinstance(record, ingest.ImageError):
+                logger.warning("Skipping image %s", record)
+                yield beam.pvalue.TaggedOutput(
+                    _SKIPPED, {"file": filename, "reason": record.reason}
+                )
+                continue
+            if record.converted:
+                logger.debug("Converted %s: %s", filename, record.converted)
+                yield beam.pvalue.TaggedOutput(
+                    _CONVERTED, {"file": filename, "reason": record.converted}
+                )
+            yield ingest.to_example(record, values)
+
+
+def _in_global_window(value):
+    return beam.transforms.window.GlobalWindows.windowed_value(value)
+
+
+def _decode_processes(beam_args: list[str]) -> int:
+    """Decoding processes: the usable CPUs on the local in-memory runner.
+
+    Other runners (and the local runner's own multi-process modes) already
+    run one Beam worker per core; each decodes in its own process.
+    """
+    flags = dict(arg.partition("=")[::2] for arg in beam_args)
+    runner = flags.get("--runner", "DirectRunner").lower()
+    mode = flags.get("--direct_running_mode", "in_memory")
+    if runner not in _LOCAL_RUNNERS or mode != "in_memory":
+        return 0
+    return ingest.usable_cpus()
+
+
+def _split_names(exec_properties: dict[str, Any]) -> list[str]:
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
+        input_config,
+    )
+    output_config = example_gen_pb2.Output()
+    proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
+        output_config,
+    )
+    return example_gen_utils.generate_output_split_names(
+        input_config, output_config
+    )
+
+
+@beam.ptransform_fn
+def _WriteSplit(examples: beam.pvalue.PCollection, uri: str):
+    return (
+        examples
+        | "Serialize" >> beam.Map(_serialize)
+        | "Write"
+        >> beam.io.WriteToTFRecord(
+            posixpath.join(uri, write_split.DEFAULT_FILE_NAME),
+            file_name_suffix=".gz",
+        )
+    )
+
+
+def _serialize(example: tf.train.Example) -> bytes:
+    return example.SerializeToString()
 
 
 def _sum_counters(counters) -> dict[str, int]:

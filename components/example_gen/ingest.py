@@ -1,57 +1,23 @@
-"""Decodes one image file into upright 8-bit RGB bytes, then a tf.Example.
-
-The format is found from the content, never from the name. Every image is
-fully decoded here once, so a broken file is reported at ingestion rather
-than failing deep in training.
+"""Reads image files, decodes them (in worker processes when asked) into
+upright 8-bit RGB, and builds their tf.Examples.
 """
 
+import concurrent.futures
 import dataclasses
-import io
-import logging
+import multiprocessing
+import os
 import posixpath
-import warnings
+from collections.abc import Sequence
 
-import numpy as np
 import tensorflow as tf
-from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from components import features
+from components.example_gen import pixels
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_SIDE = 1024  # Larger images are downscaled at ingestion.
-# More pixels than this (Pillow's own limit) is refused as a possible
-# decompression bomb: a small file that would fill memory when decoded.
-MAX_PIXELS = 89_478_485
-JPEG_QUALITY = 95  # JPEG sources that must be re-encoded stay JPEG.
-_HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
-_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
-_UNCHANGED_FORMATS = frozenset({"JPEG", "PNG"})  # Kept as their own type.
-_JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: multi-picture camera JPEG.
-_BACKGROUND = (255, 255, 255)  # Transparent pixels become white.
-
-
-class ImageError(ValueError):
-    """An image file that cannot be used: `path: reason`."""
-
-    def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-    def __reduce__(self):
-        return type(self), (self.path, self.reason)
-
-
-@dataclasses.dataclass(frozen=True)
-class ImageRecord:
-    """One decoded, normalised image ready to become an example."""
-
-    filename: str  # Relative to the image directory, forward slashes.
-    encoded: bytes  # JPEG or PNG of upright 8-bit RGB pixels.
-    width: int
-    height: int
-    converted: str = ""  # Why the stored pixels differ from the file's.
+# Re-exported: what ingestion produces and how it fails.
+DEFAULT_MAX_SIDE = pixels.DEFAULT_MAX_SIDE
+ImageError = pixels.ImageError
+ImageRecord = pixels.ImageRecord
 
 
 def load_image(
@@ -59,43 +25,144 @@ def load_image(
 ) -> ImageRecord:
     """Reads, fully decodes and normalises one image file.
 
-    A JPEG that is already upright 8-bit RGB and no larger than `max_side`
-    is stored byte for byte. Any other image is converted to upright 8-bit
-    RGB (transparency flattened onto white, 16-bit scaled to 8-bit, CMYK
-    through its ICC profile when it has one), downscaled to `max_side`, and
-    stored as JPEG (JPEG sources) or PNG (every other format).
-
     Args:
       image_dir: the folder the filename is relative to.
       filename: relative POSIX path of the image.
       max_side: longest side kept, in pixels. Defaults to 1024.
 
     Returns:
-      The normalised image; `converted` says what changed, if anything.
+      The normalised image (see `pixels.decode`); `converted` says what
+      changed, if anything.
 
     Raises:
       ImageError: naming the file, if it cannot be read, is empty, is not
         an image, is truncated, or has more than MAX_PIXELS pixels.
     """
     path = posixpath.join(image_dir, filename)
-    raw = _read(path)
-    if not raw:
-        raise ImageError(path, "empty file (0 bytes)")
+    record = pixels.decode(_read(path), path, max_side=max_side)
+    return _named(record, filename)
 
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (a container's share, not the host's)."""
     try:
-        image, original, animated = _decode(raw, path, max_side)
-        record = _normalise(image, raw, original, max_side=max_side)
-        if animated:
-            record = _note(record, "first frame of an animation")
-    except ImageError:
-        raise
-    except Image.UnidentifiedImageError as e:
-        raise ImageError(path, "not an image in any format Pillow reads") from e
-    except Exception as e:  # noqa: BLE001 - Pillow raises many types.
-        raise ImageError(
-            path, f"cannot be decoded ({type(e).__name__}: {e})"
-        ) from e
-    return dataclasses.replace(record, filename=filename)
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # Not on Linux.
+        return os.cpu_count() or 1
+
+
+class Decoder:
+    """Reads image files here and decodes them in worker processes.
+
+    Decoding is most of ingestion's work and holds Python's lock, so one
+    process decodes on one core. Workers are forked on the first batch
+    (nothing to import, no main module to re-run) and stopped by `close`;
+    they run Pillow and NumPy only (`pixels`), never TensorFlow.
+    """
+
+    def __init__(
+        self,
+        image_dir: str,
+        *,
+        max_side: int = DEFAULT_MAX_SIDE,
+        processes: int = 0,
+    ):
+        """Prepares a decoder; starts nothing.
+
+        Args:
+          image_dir: the folder filenames are relative to.
+          max_side: longest side kept, in pixels. Defaults to 1024.
+          processes: worker processes; 0 or 1 decodes in this process.
+            Defaults to 0.
+
+        Raises:
+          ValueError: if `processes` is negative.
+        """
+        if processes < 0:
+            raise ValueError(f"Expected processes >= 0, received {processes}.")
+
+        self._image_dir = image_dir
+        self._max_side = max_side
+        self._processes = processes
+        self._pool = None
+
+    def submit(self, filenames: Sequence[str]) -> "DecodeJob":
+        """Reads the files now and starts decoding them.
+
+        Args:
+          filenames: paths relative to the image folder.
+
+        Returns:
+          The job; its `result()` waits for the decoded images.
+        """
+        paths = [posixpath.join(self._image_dir, f) for f in filenames]
+        raws = [_read_or_error(path) for path in paths]
+        todo = [i for i, raw in enumerate(raws) if isinstance(raw, bytes)]
+        parts = [todo[i :: self._processes] for i in range(self._processes)]
+        if self._processes <= 1 or len(todo) <= 1:
+            parts = [todo]
+        pending = []
+        for part in filter(None, parts):
+            job = ([raws[i] for i in part], [paths[i] for i in part])
+            pending.append((part, self._start(*job)))
+        return DecodeJob(filenames, raws, pending)
+
+    def decode(
+        self, filenames: Sequence[str]
+    ) -> list[ImageRecord | ImageError]:
+        """`submit(filenames).result()`: decodes and waits."""
+        return self.submit(filenames).result()
+
+    def close(self) -> None:
+        """Stops the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _start(self, raws: list[bytes], paths: list[str]):
+        if self._processes <= 1:
+            done = concurrent.futures.Future()
+            done.set_result(pixels.decode_all(raws, paths, self._max_side))
+            return done
+        if self._pool is None:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self._processes,
+                mp_context=multiprocessing.get_context("fork"),
+            )
+        return self._pool.submit(pixels.decode_all, raws, paths, self._max_side)
+
+
+class DecodeJob:
+    """Images being decoded; `result()` waits for them."""
+
+    def __init__(self, filenames, raws, pending):
+        self._filenames = list(filenames)
+        self._results = list(raws)  # Read errors stay as they are.
+        self._pending = pending  # (indices, future of their results)
+
+    def result(self) -> list[ImageRecord | ImageError]:
+        """Each file's record, or the ImageError that says why it is unusable.
+
+        Raises:
+          RuntimeError: naming the files, if a worker process died (killed
+            for memory, or a crash inside an image library).
+        """
+        for indices, future in self._pending:
+            try:
+                decoded = future.result()
+            except concurrent.futures.process.BrokenProcessPool as e:
+                names = ", ".join(self._filenames[i] for i in indices)
+                raise RuntimeError(
+                    "A decoding process died (out of memory, or a crash in "
+                    f"an image library) while decoding one of: {names}"
+                ) from e
+            for i, result in zip(indices, decoded, strict=True):
+                self._results[i] = result
+        self._pending = []
+        return [
+            r if isinstance(r, ImageError) else _named(r, name)
+            for r, name in zip(self._results, self._filenames, strict=True)
+        ]
 
 
 def _read(path: str) -> bytes:
@@ -107,143 +174,15 @@ def _read(path: str) -> bytes:
         raise ImageError(path, f"cannot be read ({message})") from e
 
 
-def _decode(
-    raw: bytes, path: str, max_side: int
-) -> tuple[Image.Image, tuple[int, int], bool]:
-    """Opens and fully decodes: (image, size on disk, whether animated)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(raw))
-        except Image.DecompressionBombError as e:
-            raise ImageError(
-                path, f"refused as a decompression bomb: {e}"
-            ) from e
-    original = image.size
-    if original[0] * original[1] > MAX_PIXELS:
-        raise ImageError(
-            path,
-            "refused as a possible decompression bomb: "
-            f"{original[0]}x{original[1]} is more than {MAX_PIXELS} pixels",
-        )
-
-    animated = getattr(image, "is_animated", False)
-    if image.format == "JPEG":
-        # Decodes at 1/2, 1/4 or 1/8 scale when that still covers max_side:
-        # the whole file is still read, in a fraction of the memory.
-        image.draft(None, (max_side, max_side))
-    image.load()  # Truncated or corrupt data fails here, not in training.
-    return image, original, animated
-
-
-def _normalise(
-    image: Image.Image,
-    raw: bytes,
-    original: tuple[int, int],
-    *,
-    max_side: int,
-) -> ImageRecord:
-    fmt = image.format or "unknown"
-    image, reasons = _upright(image)
-    image, why = _to_rgb(image)
-    reasons.extend(why)
-    image, why = _fit(image, original, max_side)
-    reasons.extend(why)
-
-    if fmt == "JPEG" and not reasons:
-        encoded = raw
-    else:
-        encoded = _encode(image, jpeg=fmt in _JPEG_FORMATS)
-    if fmt not in _UNCHANGED_FORMATS:
-        stored = "JPEG" if fmt in _JPEG_FORMATS else "PNG"
-        reasons.append(f"{fmt} stored as {stored}")
-    return ImageRecord(
-        filename="",
-        encoded=encoded,
-        width=image.width,
-        height=image.height,
-        converted="; ".join(reasons),
-    )
-
-
-def _note(record: ImageRecord, reason: str) -> ImageRecord:
-    converted = "; ".join(r for r in (reason, record.converted) if r)
-    return dataclasses.replace(record, converted=converted)
-
-
-def _upright(image: Image.Image) -> tuple[Image.Image, list[str]]:
+def _read_or_error(path: str) -> bytes | ImageError:
     try:
-        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    except Exception:  # noqa: BLE001 - any broken EXIF: keep the pixels.
-        return image, ["unreadable EXIF ignored"]
-    if not isinstance(orientation, int) or not 2 <= orientation <= 8:
-        return image, []
-    return ImageOps.exif_transpose(image), [
-        f"EXIF orientation {orientation} applied"
-    ]
+        return _read(path)
+    except ImageError as e:
+        return e
 
 
-def _to_rgb(image: Image.Image) -> tuple[Image.Image, list[str]]:
-    mode = image.mode
-    transparent = mode in _ALPHA_MODES or "transparency" in image.info
-    if mode == "RGB" and not transparent:
-        return image, []
-
-    if mode in _HIGH_BIT_MODES:
-        image = _scale_to_8bit(image, 65535.0)
-    elif mode == "F":
-        image = _scale_to_8bit(image, 1.0)
-    if transparent:
-        rgba = image.convert("RGBA")
-        rgb = Image.new("RGB", rgba.size, _BACKGROUND)
-        rgb.paste(rgba, mask=rgba.getchannel("A"))
-        return rgb, [f"mode {mode} flattened onto white, as RGB"]
-    if mode == "CMYK":
-        return _cmyk_to_rgb(image), ["mode CMYK converted to RGB"]
-    return image.convert("RGB"), [f"mode {mode} converted to 8-bit RGB"]
-
-
-def _scale_to_8bit(image: Image.Image, full_scale: float) -> Image.Image:
-    """Maps [0, full_scale] onto [0, 255], as image viewers show it."""
-    pixels = np.asarray(image, dtype=np.float64) * (255.0 / full_scale)
-    return Image.fromarray(np.clip(pixels.round(), 0, 255).astype(np.uint8))
-
-
-def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
-    profile = image.info.get("icc_profile")
-    if profile:
-        try:
-            return ImageCms.profileToProfile(
-                image,
-                ImageCms.ImageCmsProfile(io.BytesIO(profile)),
-                ImageCms.createProfile("sRGB"),
-                outputMode="RGB",
-            )
-        except (ImageCms.PyCMSError, OSError, ValueError) as e:
-            logger.debug("Ignoring an unusable ICC profile: %s", e)
-    return image.convert("RGB")
-
-
-def _fit(
-    image: Image.Image, original: tuple[int, int], max_side: int
-) -> tuple[Image.Image, list[str]]:
-    drafted = sorted(image.size) != sorted(original)
-    if max(image.size) <= max_side and not drafted:
-        return image, []
-    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return image, [
-        f"downscaled from {original[0]}x{original[1]} to "
-        f"{image.width}x{image.height}"
-    ]
-
-
-def _encode(image: Image.Image, *, jpeg: bool) -> bytes:
-    buffer = io.BytesIO()
-    if jpeg:
-        image.save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0)
-    else:
-        image.save(buffer, "PNG")
-    return buffer.getvalue()
+def _named(record: ImageRecord, filename: str) -> ImageRecord:
+    return dataclasses.replace(record, filename=filename)
 
 
 def to_example(record: ImageRecord, values: dict[str, int | str]):

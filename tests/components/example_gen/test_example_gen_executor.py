@@ -16,7 +16,7 @@ from tensorflow_data_validation.statistics import stats_impl
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components import features
-from components.example_gen import component, options, sources
+from components.example_gen import component, executor, ingest, options, sources
 
 CLASS_SPEC = features.class_dir_spec(["cat", "dog"])
 CSV_HEADER = ["filename", "star_visible", "moon_visible"]
@@ -328,3 +328,21 @@ def test_statistics_options_treat_the_image_as_bytes(kit):
     schema = tfdv.infer_schema(stats)
     assert not schema.string_domain
     assert schema.feature[0].type == schema_pb2.BYTES
+
+
+@pytest.mark.parametrize(
+    "beam_args, local",
+    [
+        ([], True),
+        (["--runner=DirectRunner", "--sdk_container_image=x"], True),
+        (["--runner=direct"], True),
+        (["--direct_running_mode=multi_processing"], False),
+        (["--runner=DataflowRunner", "--project=p"], False),
+    ],
+)
+def test_example_gen_decodes_in_processes_on_the_local_runner_only(
+    beam_args, local
+):
+    processes = executor._decode_processes(beam_args)
+
+    assert processes == (ingest.usable_cpus() if local else 0)

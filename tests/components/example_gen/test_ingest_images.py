@@ -1,6 +1,9 @@
-"""ingest.load_image: any format, mode, size or orientation -> 8-bit RGB."""
+"""ingest.load_image and Decoder: any format, mode, size or orientation ->
+8-bit RGB, in this process or in worker processes.
+"""
 
 import io
+import os
 import struct
 import zlib
 
@@ -9,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from components.example_gen import ingest
+from components.example_gen import ingest, pixels
 
 
 def _load(tmp_path, name, **kwargs) -> ingest.ImageRecord:
@@ -254,3 +257,67 @@ def test_to_example_writes_image_filename_and_values(tmp_path, kit):
     assert feature["filename"].bytes_list.value[0] == b"a.jpg"
     assert feature["label"].int64_list.value[0] == 1
     assert feature["class_name"].bytes_list.value[0] == b"dog"
+
+
+def _mixed_folder(tmp_path, kit) -> list[str]:
+    """Good and unusable files, in an order that interleaves them."""
+    kit.save(tmp_path / "a.jpg", kit.pattern(1, (32, 24)), "JPEG")
+    kit.save(tmp_path / "b.png", kit.pattern(2, (32, 24)), "PNG")
+    kit.save(tmp_path / "c.bmp", kit.pattern(3, (32, 24)), "BMP")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    whole = (tmp_path / "a.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+    return ["a.jpg", "empty.jpg", "b.png", "absent.jpg", "cut.jpg", "c.bmp"]
+
+
+def _outcome(result):
+    if isinstance(result, ingest.ImageError):
+        return "error", result.path, result.reason
+    return "image", result.filename, result.encoded, result.converted
+
+
+def test_decoder_processes_give_what_one_process_gives(tmp_path, kit):
+    names = _mixed_folder(tmp_path, kit)
+    alone = ingest.Decoder(str(tmp_path), processes=0)
+    workers = ingest.Decoder(str(tmp_path), processes=2)
+
+    try:
+        expected = [_outcome(r) for r in alone.decode(names)]
+        first = workers.submit(names)
+        second = workers.submit(names[::-1])
+        in_workers = [_outcome(r) for r in first.result()]
+        reversed_in_workers = [_outcome(r) for r in second.result()]
+    finally:
+        workers.close()
+
+    assert in_workers == expected
+    assert reversed_in_workers == expected[::-1]
+    kinds = [outcome[0] for outcome in expected]
+    assert kinds == ["image", "error", "image", "error", "error", "image"]
+    assert "empty file" in expected[1][2]
+    assert "cannot be read" in expected[3][2]
+    assert "cannot be decoded" in expected[4][2]
+    assert expected[5][3] == "BMP stored as PNG"
+
+
+def _die(raws, paths, max_side):
+    os._exit(3)  # What the kernel's out-of-memory killer leaves behind.
+
+
+def test_decoder_names_the_files_when_a_worker_dies(tmp_path, kit, monkeypatch):
+    names = _mixed_folder(tmp_path, kit)[:3]
+    monkeypatch.setattr(pixels, "decode_all", _die)
+    decoder = ingest.Decoder(str(tmp_path), processes=2)
+
+    try:
+        with pytest.raises(RuntimeError, match="decoding process died") as e:
+            decoder.decode(names)
+    finally:
+        decoder.close()
+
+    assert "a.jpg" in str(e.value) or "b.png" in str(e.value)
+
+
+def test_decoder_refuses_negative_processes(tmp_path):
+    with pytest.raises(ValueError, match="processes >= 0, received -1"):
+        ingest.Decoder(str(tmp_path), processes=-1)
