@@ -95,23 +95,24 @@ def _run(command: list[str], log) -> tuple[float, float, int]:
 def _tree_rss(process: psutil.Process) -> int:
     """Resident memory of a process tree, shared pages counted once.
 
-    Forked workers (ingestion's decoders) share their parent's pages; the
-    sum of resident sets would count those once per process. The sum of
-    proportional sets (PSS) splits each shared page among its sharers.
+    Forked workers (ingestion's decoders) share their parent's pages, so
+    each child adds only its own private pages (USS). Those take a walk of
+    the child's memory map to count; the parent's resident set is cheap to
+    read, which matters at one poll every POLL_S during training.
     """
-    total = 0
     try:
-        for one in [process, *process.children(recursive=True)]:
-            total += _proportional(one)
+        total = process.memory_info().rss
+        for child in process.children(recursive=True):
+            total += _private(child)
     except psutil.Error:
-        pass  # A process ended between listing and reading.
+        return 0  # A process ended between listing and reading.
     return total
 
 
-def _proportional(process: psutil.Process) -> int:
+def _private(process: psutil.Process) -> int:
     try:
-        return process.memory_full_info().pss
-    except (AttributeError, psutil.AccessDenied):  # No PSS on this system.
+        return process.memory_full_info().uss
+    except (AttributeError, psutil.AccessDenied):  # No USS on this system.
         return process.memory_info().rss
 
 

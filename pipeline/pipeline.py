@@ -34,11 +34,16 @@ from pipeline.config import PipelineSettings
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.task.run_fn"
 
-DIRECT_RUNNER = "DirectRunner"
+# Beam's in-process batch runner. `DirectRunner` ends up on it too, but
+# since Beam 2.68 it first tries Prism, a separate runner it downloads from
+# GitHub: a second or more lost per Beam component where that is blocked,
+# and a different runner (other workers, other memory) where it is not.
+LOCAL_RUNNER = "FnApiRunner"
+IN_PROCESS_RUNNERS = frozenset({"fnapirunner", "directrunner", "direct"})
 # Unless one of these Beam flags is given, TFX builds an sdist of itself
 # before every Beam component (about 2 s each on 2 cores) for remote
-# workers to install. The DirectRunner runs in the component's own process
-# and installs nothing, so it gets a container image flag that it ignores.
+# workers to install. An in-process runner installs nothing, so it gets a
+# container image flag that it ignores.
 DEPENDENCY_FLAGS = (
     "--extra_package",
     "--extra_packages",
@@ -260,9 +265,10 @@ def _evaluate(settings, spec, examples, schema, trainer, with_baseline):
 
 def _beam_args(settings: PipelineSettings) -> tuple[str, ...]:
     given = dict(_flag(arg) for arg in settings.beam_args)
-    defaults = {} if "--runner" in given else {"--runner": DIRECT_RUNNER}
-    runner = given.get("--runner", DIRECT_RUNNER)
-    if runner == DIRECT_RUNNER and not set(given) & set(DEPENDENCY_FLAGS):
+    defaults = {} if "--runner" in given else {"--runner": LOCAL_RUNNER}
+    runner = given.get("--runner", LOCAL_RUNNER).lower()
+    local = runner in IN_PROCESS_RUNNERS
+    if local and not set(given) & set(DEPENDENCY_FLAGS):
         defaults[NO_PACKAGE_FLAG] = NO_PACKAGE_VALUE
     kept = [f"{name}={value}" for name, value in defaults.items()]
     return (*kept, *settings.beam_args)

@@ -1,6 +1,6 @@
 """Runs the pipeline on this machine: folders in, a pushed model out.
 
-LocalDagRunner with a SQLite ML Metadata store and Beam's DirectRunner.
+LocalDagRunner with a SQLite ML Metadata store and Beam's in-process runner.
 """
 
 import os
@@ -197,7 +197,7 @@ def run(settings) -> dict:
     multiple=True,
     help="Extra Apache Beam argument, repeatable, e.g. "
     "--beam-arg=--direct_num_workers=2. Default runner: "
-    "DirectRunner.",
+    "FnApiRunner (Beam's in-process runner).",
 )
 @click.option("--verbose", is_flag=True, help="Log every component's INFO.")
 def main(verbose: bool, **options) -> None:

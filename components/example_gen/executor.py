@@ -33,7 +33,7 @@ _SKIPPED = "skipped"
 _CONVERTED = "converted"
 _TMP_DIR = ".ingestion"  # Beam writes partial report pieces here.
 _BATCH_SIZE = 64  # Images read, then decoded in parallel, at a time.
-_LOCAL_RUNNERS = frozenset({"directrunner", "direct"})
+_LOCAL_RUNNERS = frozenset({"fnapirunner", "directrunner", "direct"})
 
 
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
@@ -281,7 +281,7 @@ def _decode_processes(beam_args: list[str]) -> int:
     run one Beam worker per core; each decodes in its own process.
     """
     flags = dict(arg.partition("=")[::2] for arg in beam_args)
-    runner = flags.get("--runner", "DirectRunner").lower()
+    runner = flags.get("--runner", "FnApiRunner").lower()
     mode = flags.get("--direct_running_mode", "in_memory")
     if runner not in _LOCAL_RUNNERS or mode != "in_memory":
         return 0

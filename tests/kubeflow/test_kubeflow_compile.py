@@ -119,7 +119,7 @@ def test_compile_spec_runs_every_task_in_the_image_through_the_entrypoint(
     for container in containers:
         assert container["image"] == IMAGE
         assert container["command"] == list(compiler.ENTRYPOINT)
-        assert "--runner=DirectRunner" in container["args"]
+        assert "--runner=FnApiRunner" in container["args"]
 
 
 def test_compile_spec_has_no_resolver_and_no_legacy_constants(specs):

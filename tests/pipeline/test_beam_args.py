@@ -20,12 +20,21 @@ def _beam_args(tmp_path, *given: str) -> list[str]:
     return list(dag.beam_pipeline_args)
 
 
-def test_default_direct_runner_skips_tfx_packaging(tmp_path):
+def test_default_in_process_runner_skips_tfx_packaging(tmp_path):
     args = _beam_args(tmp_path)
 
     assert args == [
-        "--runner=DirectRunner",
+        "--runner=FnApiRunner",
         f"{pipeline.NO_PACKAGE_FLAG}={pipeline.NO_PACKAGE_VALUE}",
+    ]
+
+
+def test_direct_runner_given_also_skips_tfx_packaging(tmp_path):
+    args = _beam_args(tmp_path, "--runner=DirectRunner")
+
+    assert args == [
+        f"{pipeline.NO_PACKAGE_FLAG}={pipeline.NO_PACKAGE_VALUE}",
+        "--runner=DirectRunner",
     ]
 
 
@@ -33,7 +42,7 @@ def test_extra_direct_runner_args_keep_the_defaults(tmp_path):
     args = _beam_args(tmp_path, "--direct_num_workers=2")
 
     assert args[-1] == "--direct_num_workers=2"
-    assert "--runner=DirectRunner" in args
+    assert "--runner=FnApiRunner" in args
     assert f"{pipeline.NO_PACKAGE_FLAG}={pipeline.NO_PACKAGE_VALUE}" in args
 
 

@@ -47,8 +47,8 @@ def decode(encoded: bytes) -> np.ndarray:
 
 
 # Any container image flag stops TFX from packaging itself (5 s) for Beam
-# workers; the in-process DirectRunner has none and ignores it.
-_BEAM_ARGS = ["--runner=DirectRunner", "--sdk_container_image=unused"]
+# workers; the in-process runner has none and ignores it.
+_BEAM_ARGS = ["--runner=FnApiRunner", "--sdk_container_image=unused"]
 
 
 @dataclasses.dataclass
@@ -89,7 +89,7 @@ def _read_split(directory: pathlib.Path) -> dict[str, dict]:
 
 @pytest.fixture(scope="session")
 def run_example_gen(tmp_path_factory):
-    """Runs the real executor (DirectRunner) as the component would."""
+    """Runs the real executor (in-process Beam) as the component would."""
 
     def run(
         image_dir, settings: options.IngestSettings, *, eval_fraction=0.5

@@ -1,6 +1,6 @@
 """The ExampleGen executor on messy folders: exact examples, exact report.
 
-Each test runs the real Beam executor (DirectRunner, in process) the way
+Each test runs the real Beam executor (FnApiRunner, in process) the way
 the component configures it, then reads the gzipped TFRecords and
 `ingestion_report.json` it wrote.
 """
@@ -336,6 +336,7 @@ def test_statistics_options_treat_the_image_as_bytes(kit):
         ([], True),
         (["--runner=DirectRunner", "--sdk_container_image=x"], True),
         (["--runner=direct"], True),
+        (["--runner=FnApiRunner"], True),
         (["--direct_running_mode=multi_processing"], False),
         (["--runner=DataflowRunner", "--project=p"], False),
     ],
