@@ -5,6 +5,7 @@ baseline: `image_dataset_from_directory`, the pipeline's own model builder
 and training settings, `model.fit` with a validation split, `model.save`.
 """
 
+import copy
 import os
 import sys
 import time
@@ -14,6 +15,22 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import click  # noqa: E402
+
+from pipeline import run_local  # noqa: E402
+
+_OWN_HELP = {
+    "image_dir": "Folder with one subfolder of images per class.",
+    "split": "Fraction of images held out for validation (Keras' seeded "
+    "split of the file list).",
+}
+_SHARED_OPTIONS = (
+    "image_dir",
+    "image_size",
+    "batch_size",
+    "epochs",
+    "seed",
+    "split",
+)
 
 
 def train(
@@ -80,56 +97,31 @@ def train(
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "-i",
-    "--image-dir",
-    required=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="Folder with one subfolder of images per class.",
-)
-@click.option(
     "--export-dir",
     required=True,
     help="Where the trained SavedModel is written.",
-)
-@click.option(
-    "--image-size",
-    default=150,
-    show_default=True,
-    type=int,
-    help="Side in pixels images are resized to.",
-)
-@click.option(
-    "--batch-size",
-    default=32,
-    show_default=True,
-    type=int,
-    help="Training batch size.",
-)
-@click.option(
-    "--epochs",
-    default=50,
-    show_default=True,
-    type=int,
-    help="Passes over the training subset.",
-)
-@click.option(
-    "--seed",
-    default=42,
-    show_default=True,
-    type=int,
-    help="Seed of the split, shuffling and weights.",
-)
-@click.option(
-    "--split",
-    default=0.2,
-    show_default=True,
-    type=float,
-    help="Fraction of images held out for validation.",
 )
 def main(image_dir: str, export_dir: str, **settings) -> None:
     """Trains the pipeline's model with a plain Keras script."""
     result = train(image_dir, export_dir, **settings)
     click.echo(f"Trained on {result['examples']}: {result['metrics']}")
+
+
+def _training_options() -> list[click.Option]:
+    """The pipeline's own training options, defaults included, so both
+    sides of a comparison read the same flags; help adapted where the
+    plain script differs."""
+    options = []
+    for param in run_local.main.params:
+        if param.name not in _SHARED_OPTIONS:
+            continue
+        option = copy.copy(param)
+        option.help = _OWN_HELP.get(param.name, param.help)
+        options.append(option)
+    return options
+
+
+main.params[:0] = _training_options()
 
 
 if __name__ == "__main__":

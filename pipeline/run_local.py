@@ -11,6 +11,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import logging  # noqa: E402
+import re  # noqa: E402
 import warnings  # noqa: E402
 
 import click  # noqa: E402
@@ -224,6 +225,9 @@ def main(verbose: bool, **options) -> None:
     click.echo(summary.format_report(report))
 
 
+_FAILED = re.compile(r"Execution \d+ failed\.")
+
+
 def _configure_logging(verbose: bool) -> None:
     """Our INFO lines always; TensorFlow, Beam and TFX chatter on --verbose."""
     logging.basicConfig(
@@ -242,7 +246,13 @@ def _configure_logging(verbose: bool) -> None:
 
 def _ours_or_errors(record: logging.LogRecord) -> bool:
     ours = record.name.split(".")[0] in ("pipeline", "components", "__main__")
-    return ours or record.levelno >= logging.ERROR
+    if ours:
+        return True
+    # TFX logs "Execution 7 failed." before raising; the error that follows
+    # says which component failed and why.
+    return record.levelno >= logging.ERROR and not _FAILED.fullmatch(
+        record.getMessage()
+    )
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ def _list(settings: options.IngestSettings, image_dir: str):
             sources.listing(listing.ungrouped),
         )
     logger.info(
-        "Found %d images to ingest; %d skipped, %d ignored files.",
+        "Listed %d images to decode; %d files skipped while listing, %d "
+        "ignored.",
         len(listing.items),
         len(listing.skipped),
         len(listing.ignored),
@@ -252,6 +253,10 @@ class _DecodeImages(beam.DoFn):
         # Not kept for the next bundle: on the local runner, worker
         # processes left running would sit idle through training.
         self._decoder.close()
+
+    def teardown(self):
+        if self._decoder is not None:  # A bundle failed before finishing.
+            self._decoder.close()
 
     def _outputs(self, batch: list[sources.Item], job: ingest.DecodeJob):
         records = job.result()

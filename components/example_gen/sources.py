@@ -195,8 +195,9 @@ def _resolve_rows(image_dir, csv_path, rows, result, skip_missing) -> None:
             result.items.append((filename, dict(labels)))
     if missing and not skip_missing:
         shown = [f"{e['file']} ({e['reason']})" for e in missing]
+        files = "file" if len(missing) == 1 else "files"
         raise ValueError(
-            f"{len(missing)} files named in {csv_path} cannot be read under "
+            f"{len(missing)} {files} named in {csv_path} cannot be read under "
             f"{image_dir}: {listing(shown)}. Fix the rows, or pass "
             "--skip-missing to skip them."
         )
