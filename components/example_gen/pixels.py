@@ -1,6 +1,6 @@
 """Decodes image bytes into upright 8-bit RGB: Pillow and NumPy only.
 
-Every image is fully decoded here once, so a broken file is reported at
+Every image's data is decoded here once, so a broken file is reported at
 ingestion rather than failing deep in training. The format is found from
 the content, never from the name. Nothing here uses TensorFlow: this is
 what ingestion's worker processes run.
@@ -54,13 +54,15 @@ class ImageRecord:
 def decode(
     raw: bytes, path: str, *, max_side: int = DEFAULT_MAX_SIDE
 ) -> ImageRecord:
-    """Fully decodes and normalises the bytes of one image file.
+    """Decodes and normalises the bytes of one image file.
 
     A JPEG that is already upright 8-bit RGB and no larger than `max_side`
-    is stored byte for byte. Any other image is converted to upright 8-bit
-    RGB (transparency flattened onto white, 16-bit scaled to 8-bit, CMYK
-    through its ICC profile when it has one), downscaled to `max_side`, and
-    stored as JPEG (JPEG sources) or PNG (every other format).
+    is stored byte for byte once its whole stream has decoded (at 1/8
+    scale: none of its pixels are kept). Any other image is converted to
+    upright 8-bit RGB (transparency flattened onto white, 16-bit scaled to
+    8-bit, CMYK through its ICC profile when it has one), downscaled to
+    `max_side`, and stored as JPEG (JPEG sources) or PNG (every other
+    format).
 
     Args:
       raw: the file's bytes.
@@ -79,8 +81,13 @@ def decode(
         raise ImageError(path, "empty file (0 bytes)")
 
     try:
-        image, original, animated = _decode(raw, path, max_side)
-        record = _normalise(image, raw, original, max_side=max_side)
+        image, animated = _open(raw, path)
+        if _stored_as_is(image, max_side):
+            record = _validate(image, raw)
+        else:
+            original = image.size
+            _load(image, max_side)
+            record = _normalise(image, raw, original, max_side=max_side)
     except ImageError:
         raise
     except Image.UnidentifiedImageError as e:
@@ -94,27 +101,8 @@ def decode(
     return record
 
 
-def decode_all(
-    raws: list[bytes], paths: list[str], max_side: int = DEFAULT_MAX_SIDE
-) -> list[ImageRecord | ImageError]:
-    """`decode` of each file; an unusable one gives its ImageError.
-
-    What worker processes run: an unusable image is a result to report,
-    not a failure of the batch.
-    """
-    results = []
-    for raw, path in zip(raws, paths, strict=True):
-        try:
-            results.append(decode(raw, path, max_side=max_side))
-        except ImageError as e:
-            results.append(e)
-    return results
-
-
-def _decode(
-    raw: bytes, path: str, max_side: int
-) -> tuple[Image.Image, tuple[int, int], bool]:
-    """Opens and fully decodes: (image, size on disk, whether animated)."""
+def _open(raw: bytes, path: str) -> tuple[Image.Image, bool]:
+    """Reads the header: (image not yet decoded, whether animated)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
@@ -123,21 +111,47 @@ def _decode(
             raise ImageError(
                 path, f"refused as a decompression bomb: {e}"
             ) from e
-    original = image.size
-    if original[0] * original[1] > MAX_PIXELS:
+    width, height = image.size
+    if width * height > MAX_PIXELS:
         raise ImageError(
             path,
             "refused as a possible decompression bomb: "
-            f"{original[0]}x{original[1]} is more than {MAX_PIXELS} pixels",
+            f"{width}x{height} is more than {MAX_PIXELS} pixels",
         )
+    return image, getattr(image, "is_animated", False)
 
-    animated = getattr(image, "is_animated", False)
+
+def _stored_as_is(image: Image.Image, max_side: int) -> bool:
+    """Whether the file's bytes are kept: an upright RGB JPEG that fits."""
+    return (
+        image.format == "JPEG"
+        and image.mode == "RGB"
+        and "transparency" not in image.info
+        and max(image.size) <= max_side
+        and _orientation(image) == 1
+    )
+
+
+def _validate(image: Image.Image, raw: bytes) -> ImageRecord:
+    """Decodes a JPEG whose bytes are kept, to prove they decode.
+
+    The whole entropy-coded stream is read, so truncated or broken data
+    fails as in a full decode; pixels are rebuilt at 1/8 scale only, since
+    none are kept. About half the work of a full decode.
+    """
+    width, height = image.size
+    image.draft("RGB", (1, 1))
+    image.load()  # Truncated or corrupt data fails here, not in training.
+    return ImageRecord(filename="", encoded=raw, width=width, height=height)
+
+
+def _load(image: Image.Image, max_side: int) -> None:
+    """Fully decodes pixels that will be converted."""
     if image.format == "JPEG":
         # Decodes at 1/2, 1/4 or 1/8 scale when that still covers max_side:
         # the whole file is still read, in a fraction of the memory.
         image.draft(None, (max_side, max_side))
-    image.load()  # Truncated or corrupt data fails here, not in training.
-    return image, original, animated
+    image.load()
 
 
 def _normalise(
@@ -175,12 +189,22 @@ def _note(record: ImageRecord, reason: str) -> ImageRecord:
     return dataclasses.replace(record, converted=converted)
 
 
-def _upright(image: Image.Image) -> tuple[Image.Image, list[str]]:
+def _orientation(image: Image.Image) -> int | None:
+    """The EXIF orientation, 1 (upright) if none; None if unreadable."""
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # noqa: BLE001 - any broken EXIF: keep the pixels.
-        return image, ["unreadable EXIF ignored"]
+        return None
     if not isinstance(orientation, int) or not 2 <= orientation <= 8:
+        return 1
+    return orientation
+
+
+def _upright(image: Image.Image) -> tuple[Image.Image, list[str]]:
+    orientation = _orientation(image)
+    if orientation is None:
+        return image, ["unreadable EXIF ignored"]
+    if orientation == 1:
         return image, []
     return ImageOps.exif_transpose(image), [
         f"EXIF orientation {orientation} applied"
