@@ -1,6 +1,6 @@
 """ExampleGen components for class-dir and labels-CSV image layouts.
 
-Both read every image below `input_base` and write gzipped TFRecords of
+Both read every image below `input_base` and write TFRecords (uncompressed) of
 tf.Example (image bytes, relative filename, labels) split by a hash of the
 filename, plus an ingestion report.
 """

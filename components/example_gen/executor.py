@@ -3,9 +3,10 @@
 Besides the standard `Split-*` TFRecords, the Examples artifact holds
 `ingestion_report.json`: examples per split and label, and every file that
 was skipped, converted or ignored, and every CSV problem, with the reason.
-Listing happens here, once; images are decoded in batches, in worker
-processes on the local runner, and each split is written as it comes:
-memory does not grow with the folder.
+Listing happens here, once; images are read, decoded and made into split,
+serialized examples in batches, in worker processes on the local runner,
+and each split is written as it comes: memory does not grow with the
+folder.
 """
 
 import collections
@@ -31,8 +32,11 @@ logger = logging.getLogger(__name__)
 
 _SKIPPED = "skipped"
 _CONVERTED = "converted"
+_COUNTS = "counts"  # (split name, per-label counts) of each bundle.
+_SPLIT_TAG = "split-"  # Tag prefix of each split's serialized examples.
 _TMP_DIR = ".ingestion"  # Beam writes partial report pieces here.
-_BATCH_SIZE = 64  # Images read, then decoded in parallel, at a time.
+_BATCH_SIZE = 256  # Images encoded in parallel at a time (read by workers).
+_IN_FLIGHT = 1  # Batches encoding while an earlier one is passed on.
 _LOCAL_RUNNERS = frozenset({"fnapirunner", "directrunner", "direct"})
 
 
@@ -40,26 +44,45 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     """Reads, decodes and labels every image of a class-dir or CSV layout."""
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+        """Listed images to serialized examples, already split.
+
+        Its outputs are tagged: `split-<name>` for each split, plus the
+        skipped and converted files and the label counts.
+        """
         return functools.partial(
             _ImagesToExamples,
             items=self._listing.items,
-            tmp_dir=self._tmp_dir,
             processes=_decode_processes(self._beam_pipeline_args or []),
         )
 
     def GenerateExamplesByBeam(
         self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
     ) -> dict[str, beam.pvalue.PCollection]:
-        splits = super().GenerateExamplesByBeam(pipeline, exec_properties)
-        for name, examples in splits.items():
+        """Each split's serialized examples; writes the report's pieces.
+
+        TFX's version hashes every example again in the Beam process to
+        split it; here the workers that build the examples split them too,
+        with the same hash.
+        """
+        to_examples = self.GetInputSourceToExamplePTransform()
+        outputs = pipeline | "ImagesToExamples" >> to_examples(
+            exec_properties, split_pattern="*"
+        )
+        for tag in (_SKIPPED, _CONVERTED):
             _ = (
-                examples
-                | f"CountLabels[{name}]" >> beam.Map(self._settings.count_keys)
-                | f"SumCounts[{name}]" >> beam.CombineGlobally(_sum_counters)
-                | f"WriteCounts[{name}]"
-                >> beam.Map(_write_json, self._tmp_dir, f"counts-{name}")
+                outputs[tag]
+                | f"Collect[{tag}]" >> beam.combiners.ToList()
+                | f"Write[{tag}]" >> beam.Map(_write_json, self._tmp_dir, tag)
             )
-        return splits
+        _ = (
+            outputs[_COUNTS]
+            | "SumCounts" >> beam.CombinePerKey(_sum_counters)
+            | "WriteCounts" >> beam.Map(_write_counts, self._tmp_dir)
+        )
+        return {
+            name: outputs[_SPLIT_TAG + name]
+            for name in _split_names(exec_properties)
+        }
 
     def Do(
         self,
@@ -80,7 +103,8 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         self._generate(examples, exec_properties)
 
         settings, listing = self._settings, self._listing
-        result = _report(self._tmp_dir, image_dir, settings, listing)
+        names = _split_names(exec_properties)
+        result = _report(self._tmp_dir, image_dir, settings, listing, names)
         tf.io.gfile.rmtree(self._tmp_dir)
         path = posixpath.join(examples.uri, features.INGESTION_REPORT_FILE)
         with tf.io.gfile.GFile(path, "w") as f:
@@ -178,105 +202,111 @@ def _ImagesToExamples(
     split_pattern: str,
     *,
     items: list[sources.Item],
-    tmp_dir: str,
     processes: int,
-) -> beam.pvalue.PCollection:
+) -> beam.pvalue.DoOutputsTuple:
     del split_pattern  # Every listed image below input_base is read.
     settings = options.from_exec_properties(exec_properties)
-    image_dir = exec_properties[standard_component_specs.INPUT_BASE_KEY]
-    batches = range(0, len(items), _BATCH_SIZE)
-    decode = _DecodeImages(
-        items, image_dir, max_side=settings.max_side, processes=processes
+    output = example_gen_pb2.Output()
+    proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output
     )
-    decoded = (
+    splitter = ingest.Splitter.from_output_config(output)
+    encode = _EncodeImages(
+        items,
+        exec_properties[standard_component_specs.INPUT_BASE_KEY],
+        settings,
+        splitter,
+        processes=processes,
+    )
+    split_tags = [_SPLIT_TAG + name for name in splitter.names]
+    return (
         pipeline
         # Batch offsets, not the items: Create infers a type from every
         # value it holds, which costs more than decoding small images.
-        | "ListImageBatches" >> beam.Create(batches, reshuffle=True)
-        | "DecodeImages"
-        >> beam.ParDo(decode).with_outputs(
-            _SKIPPED, _CONVERTED, main="examples"
+        | "ListImageBatches"
+        >> beam.Create(range(0, len(items), _BATCH_SIZE), reshuffle=True)
+        | "EncodeImages"
+        >> beam.ParDo(encode).with_outputs(
+            _SKIPPED, _CONVERTED, _COUNTS, *split_tags
         )
     )
-    for tag in (_SKIPPED, _CONVERTED):
-        _ = (
-            decoded[tag]
-            | f"Collect[{tag}]" >> beam.combiners.ToList()
-            | f"Write[{tag}]" >> beam.Map(_write_json, tmp_dir, tag)
-        )
-    return decoded.examples
 
 
-class _DecodeImages(beam.DoFn):
-    """Decodes a batch of listed images; a file that fails is reported."""
+class _EncodeImages(beam.DoFn):
+    """Encodes a batch of listed images; a file that fails is reported."""
 
     def __init__(
         self,
         items: list[sources.Item],
         image_dir: str,
+        settings: options.IngestSettings,
+        splitter: ingest.Splitter,
         *,
-        max_side: int,
         processes: int,
     ):
         self._items = items
         self._image_dir = image_dir
-        self._max_side = max_side
+        self._settings = settings
+        self._splitter = splitter
         self._processes = processes
-        self._decoder = None
+        self._encoder = None
 
     def start_bundle(self):
-        self._decoder = ingest.Decoder(
+        self._encoder = ingest.Encoder(
             self._image_dir,
-            max_side=self._max_side,
+            self._splitter,
+            max_side=self._settings.max_side,
             processes=self._processes,
         )
         self._pending = collections.deque()
+        self._counts = collections.defaultdict(collections.Counter)
 
     def process(self, start: int):
         batch = self._items[start : start + _BATCH_SIZE]
-        job = self._decoder.submit([filename for filename, _ in batch])
-        self._pending.append((batch, job))
-        # One batch decodes in the workers while the one before becomes
-        # examples here.
-        if len(self._pending) > 1:
+        self._pending.append((batch, self._encoder.submit(batch)))
+        # Batches encode in the workers while earlier ones are passed on.
+        if len(self._pending) > _IN_FLIGHT:
             yield from self._outputs(*self._pending.popleft())
 
     def finish_bundle(self):
         while self._pending:
             for output in self._outputs(*self._pending.popleft()):
-                if isinstance(output, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(
-                        output.tag, _in_global_window(output.value)
-                    )
-                else:
-                    yield _in_global_window(output)
+                yield _in_global_window(output)
+        for name, counts in self._counts.items():
+            yield _in_global_window((name, dict(counts)), _COUNTS)
         # Not kept for the next bundle: on the local runner, worker
         # processes left running would sit idle through training.
-        self._decoder.close()
+        self._encoder.close()
 
     def teardown(self):
-        if self._decoder is not None:  # A bundle failed before finishing.
-            self._decoder.close()
+        if self._encoder is not None:  # A bundle failed before finishing.
+            self._encoder.close()
 
-    def _outputs(self, batch: list[sources.Item], job: ingest.DecodeJob):
-        records = job.result()
-        for (filename, values), record in zip(batch, records, strict=True):
-            if isinstance(record, ingest.ImageError):
-                logger.warning("Skipping image %s", record)
+    def _outputs(self, batch: list[sources.Item], job: ingest.EncodeJob):
+        names = self._splitter.names
+        for (filename, values), result in zip(batch, job.result(), strict=True):
+            if isinstance(result, ingest.ImageError):
+                logger.warning("Skipping image %s", result)
                 yield beam.pvalue.TaggedOutput(
-                    _SKIPPED, {"file": filename, "reason": record.reason}
+                    _SKIPPED, {"file": filename, "reason": result.reason}
                 )
                 continue
-            if record.converted:
-                logger.debug("Converted %s: %s", filename, record.converted)
+            if result.converted:
+                logger.debug("Converted %s: %s", filename, result.converted)
                 yield beam.pvalue.TaggedOutput(
-                    _CONVERTED, {"file": filename, "reason": record.converted}
+                    _CONVERTED, {"file": filename, "reason": result.converted}
                 )
-            yield ingest.to_example(record, values)
+            name = names[result.split]
+            self._counts[name].update(self._settings.count_keys(values))
+            yield beam.pvalue.TaggedOutput(_SPLIT_TAG + name, result.example)
 
 
-def _in_global_window(value):
-    return beam.transforms.window.GlobalWindows.windowed_value(value)
+def _in_global_window(value, tag: str | None = None):
+    """A value output from `finish_bundle`, which must give its window."""
+    if isinstance(value, beam.pvalue.TaggedOutput):
+        value, tag = value.value, value.tag
+    windowed = beam.transforms.window.GlobalWindows.windowed_value(value)
+    return windowed if tag is None else beam.pvalue.TaggedOutput(tag, windowed)
 
 
 def _decode_processes(beam_args: list[str]) -> int:
@@ -311,19 +341,16 @@ def _split_names(exec_properties: dict[str, Any]) -> list[str]:
 
 @beam.ptransform_fn
 def _WriteSplit(examples: beam.pvalue.PCollection, uri: str):
-    return (
-        examples
-        | "Serialize" >> beam.Map(_serialize)
-        | "Write"
-        >> beam.io.WriteToTFRecord(
-            posixpath.join(uri, write_split.DEFAULT_FILE_NAME),
-            file_name_suffix=".gz",
-        )
+    """Uncompressed TFRecords: readers tell them from gzip by the name.
+
+    Examples hold encoded JPEG and PNG, which gzip cannot shrink (7 % on
+    photos) but which took as much CPU to gzip as to decode, here and again
+    to gunzip in every training epoch.
+    """
+    return examples | "Write" >> beam.io.WriteToTFRecord(
+        posixpath.join(uri, write_split.DEFAULT_FILE_NAME),
+        compression_type=beam.io.filesystem.CompressionTypes.UNCOMPRESSED,
     )
-
-
-def _serialize(example: tf.train.Example) -> bytes:
-    return example.SerializeToString()
 
 
 def _sum_counters(counters) -> dict[str, int]:
@@ -339,6 +366,11 @@ def _write_json(value, directory: str, name: str) -> None:
         json.dump(value, f)
 
 
+def _write_counts(split_counts: tuple[str, dict], directory: str) -> None:
+    name, counts = split_counts
+    _write_json(counts, directory, f"counts-{name}")
+
+
 def _read_json(directory: str, name: str, default):
     path = posixpath.join(directory, f"{name}.json")
     if not tf.io.gfile.exists(path):
@@ -347,11 +379,10 @@ def _read_json(directory: str, name: str, default):
         return json.load(f)
 
 
-def _report(tmp_dir, image_dir, settings, listing) -> dict:
-    splits = {}
-    for path in tf.io.gfile.glob(posixpath.join(tmp_dir, "counts-*.json")):
-        name = posixpath.basename(path)[len("counts-") : -len(".json")]
-        splits[name] = _read_json(tmp_dir, f"counts-{name}", {})
+def _report(tmp_dir, image_dir, settings, listing, split_names) -> dict:
+    splits = {
+        name: _read_json(tmp_dir, f"counts-{name}", {}) for name in split_names
+    }
     return report.build(
         image_dir=image_dir,
         settings=settings,

@@ -95,18 +95,17 @@ class IngestSettings:
                 return sources.SPLIT_KEY
         return features.FILENAME_KEY
 
-    def count_keys(self, example: tf.train.Example) -> collections.Counter:
-        """Counts one example towards its split's per-label totals."""
-        feature = example.features.feature
+    def count_keys(self, values: dict[str, int | str]) -> collections.Counter:
+        """Counts one example, by its listed values, towards its split's
+        per-class or per-label totals."""
         counts = collections.Counter({TOTAL: 1})
         if self.layout == CLASS_DIRS:
-            name = feature[features.CLASS_NAME_KEY].bytes_list.value[0]
-            counts[name.decode()] += 1
+            counts[values[features.CLASS_NAME_KEY]] += 1
             return counts
         for label, key in zip(
             self.label_spec.labels, self.label_spec.label_features
         ):
-            counts[label] += feature[key].int64_list.value[0]
+            counts[label] += values[key]
         return counts
 
     def to_custom_config(self) -> example_gen_pb2.CustomConfig:

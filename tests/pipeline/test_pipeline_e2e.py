@@ -82,10 +82,10 @@ def _eval_records(settings) -> list[tf.train.Example]:
         os.path.join(
             _artifact_dir(settings, os.path.basename(examples_dir), "examples"),
             "Split-eval",
-            "*.gz",
+            "data_tfrecord-*",
         )
     )
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    dataset = tf.data.TFRecordDataset(files)
     return [tf.train.Example.FromString(r.numpy()) for r in dataset]
 
 

@@ -75,8 +75,8 @@ class Outcome:
 
 def _read_split(directory: pathlib.Path) -> dict[str, dict]:
     examples = {}
-    for path in sorted(directory.glob("*.gz")):
-        for record in tf.data.TFRecordDataset(str(path), "GZIP"):
+    for path in sorted(directory.glob("data_tfrecord-*")):
+        for record in tf.data.TFRecordDataset(str(path)):
             example = tf.train.Example.FromString(record.numpy())
             values = {}
             for key, feature in example.features.feature.items():

@@ -1,7 +1,9 @@
-"""ingest.load_image and Decoder: any format, mode, size or orientation ->
-8-bit RGB, in this process or in worker processes.
+"""ingest.load_image and Encoder: any format, mode, size or orientation ->
+8-bit RGB, then split, serialized examples, in this process or in worker
+processes.
 """
 
+import dataclasses
 import io
 import os
 import struct
@@ -11,8 +13,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from tfx.components.example_gen import base_example_gen_executor
 
-from components.example_gen import ingest, pixels
+from components.example_gen import component, ingest, pixels
 
 
 def _load(tmp_path, name, **kwargs) -> ingest.ImageRecord:
@@ -270,21 +273,32 @@ def _mixed_folder(tmp_path, kit) -> list[str]:
     return ["a.jpg", "empty.jpg", "b.png", "absent.jpg", "cut.jpg", "c.bmp"]
 
 
+def _items(names: list[str]) -> list[tuple[str, dict]]:
+    return [(name, {"label": i % 2}) for i, name in enumerate(names)]
+
+
+def _splitter(eval_buckets: int = 50) -> ingest.Splitter:
+    return ingest.Splitter.from_output_config(
+        component.split_config(eval_buckets / 100)
+    )
+
+
 def _outcome(result):
     if isinstance(result, ingest.ImageError):
         return "error", result.path, result.reason
-    return "image", result.filename, result.encoded, result.converted
+    example = tf.train.Example.FromString(result.example)
+    return "image", result.filename, result.split, example, result.converted
 
 
-def test_decoder_processes_give_what_one_process_gives(tmp_path, kit):
-    names = _mixed_folder(tmp_path, kit)
-    alone = ingest.Decoder(str(tmp_path), processes=0)
-    workers = ingest.Decoder(str(tmp_path), processes=2)
+def test_encoder_processes_give_what_one_process_gives(tmp_path, kit):
+    items = _items(_mixed_folder(tmp_path, kit))
+    alone = ingest.Encoder(str(tmp_path), _splitter(), processes=0)
+    workers = ingest.Encoder(str(tmp_path), _splitter(), processes=2)
 
     try:
-        expected = [_outcome(r) for r in alone.decode(names)]
-        first = workers.submit(names)
-        second = workers.submit(names[::-1])
+        expected = [_outcome(r) for r in alone.encode(items)]
+        first = workers.submit(items)
+        second = workers.submit(items[::-1])
         in_workers = [_outcome(r) for r in first.result()]
         reversed_in_workers = [_outcome(r) for r in second.result()]
     finally:
@@ -297,27 +311,63 @@ def test_decoder_processes_give_what_one_process_gives(tmp_path, kit):
     assert "empty file" in expected[1][2]
     assert "cannot be read" in expected[3][2]
     assert "cannot be decoded" in expected[4][2]
-    assert expected[5][3] == "BMP stored as PNG"
+    assert expected[5][4] == "BMP stored as PNG"
 
 
-def _die(raws, paths, max_side):
+def test_encoder_builds_the_example_of_each_image(tmp_path, kit):
+    items = _items(_mixed_folder(tmp_path, kit))
+    record = _load(tmp_path, "b.png")
+
+    encoded = ingest.Encoder(str(tmp_path), _splitter()).encode(items)[2]
+
+    example = tf.train.Example.FromString(encoded.example)
+    assert example == ingest.to_example(record, {"label": 0})
+    assert encoded.filename == "b.png"
+
+
+def test_splitter_agrees_with_tfx_example_gen(tmp_path, kit):
+    kit.save(tmp_path / "a.jpg", kit.pattern(1, (8, 8)), "JPEG")
+    record = _load(tmp_path, "a.jpg")
+    output = component.split_config(0.3)
+    splitter = ingest.Splitter.from_output_config(output)
+    names = [f"class/frame_{i:04d}.jpg" for i in range(400)]
+
+    ours, theirs = [], []
+    for name in names:
+        example = ingest.to_example(
+            dataclasses.replace(record, filename=name), {"label": 1}
+        )
+        ours.append(splitter.index(example))
+        theirs.append(
+            base_example_gen_executor._PartitionFn(
+                example, 2, list(splitter.buckets), output.split_config
+            )
+        )
+
+    assert ours == theirs
+    assert splitter.names == ("train", "eval")
+    assert splitter.buckets == (70, 100)
+    assert 0.2 < sum(ours) / len(ours) < 0.4  # About 30 % eval.
+
+
+def _die(*args, **kwargs):
     os._exit(3)  # What the kernel's out-of-memory killer leaves behind.
 
 
-def test_decoder_names_the_files_when_a_worker_dies(tmp_path, kit, monkeypatch):
-    names = _mixed_folder(tmp_path, kit)[:3]
-    monkeypatch.setattr(pixels, "decode_all", _die)
-    decoder = ingest.Decoder(str(tmp_path), processes=2)
+def test_encoder_names_the_files_when_a_worker_dies(tmp_path, kit, monkeypatch):
+    items = _items(_mixed_folder(tmp_path, kit)[:3])
+    monkeypatch.setattr(pixels, "decode", _die)
+    encoder = ingest.Encoder(str(tmp_path), _splitter(), processes=2)
 
     try:
         with pytest.raises(RuntimeError, match="decoding process died") as e:
-            decoder.decode(names)
+            encoder.encode(items)
     finally:
-        decoder.close()
+        encoder.close()
 
     assert "a.jpg" in str(e.value) or "b.png" in str(e.value)
 
 
-def test_decoder_refuses_negative_processes(tmp_path):
+def test_encoder_refuses_negative_processes(tmp_path):
     with pytest.raises(ValueError, match="processes >= 0, received -1"):
-        ingest.Decoder(str(tmp_path), processes=-1)
+        ingest.Encoder(str(tmp_path), _splitter(), processes=-1)
