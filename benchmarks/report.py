@@ -141,7 +141,7 @@ def _loads(load: dict) -> str:
 
 def _summary(results: dict) -> str:
     rows = [_dag_row(results), _cpu_row(results), _trend_row(results)]
-    rows.append(_ingest_row(results))
+    rows += _ingest_rows(results)
     rows += [_components_row(results), *_rerun_rows(results)]
     rows += [_memory_row(results), _storage_row(results)]
     lines = ["### Summary", ""]
@@ -218,19 +218,39 @@ def _trend_row(results: dict) -> list[str] | None:
     ]
 
 
-def _ingest_row(results: dict) -> list[str] | None:
+def _ingest_rows(results: dict) -> list[list[str]]:
+    """The target applies to the rate per image, once the component runs.
+
+    Its fixed start-up (about a second, like every Beam component's) is
+    figure 3's; the whole component's rate is shown beside it.
+    """
     ingest = results.get("ingestion")
     if not ingest:
-        return None
+        return []
     rate, limit = _ingest_rates(ingest)
-    share = rate / limit
-    return [
+    whole = [
         "2",
-        f"ExampleGen / decode limit, {ingest['images']:,} images",
+        f"ExampleGen / decode limit, whole component with its start-up, "
+        f"{ingest['images']:,} images",
+        f"{rate / limit:.0%} ({rate:.0f} / {limit:.0f} images/s)",
+        "(start-up: figure 3)",
+        "",
+    ]
+    marginal = _marginal_rate(ingest)
+    if not marginal:
+        whole[3:] = [f">= {MIN_INGEST_SHARE:.0%}", _verdict(False)]
+        return [whole]
+    (small, large), rate = marginal
+    share = rate / limit
+    per_image = [
+        "2",
+        f"ExampleGen / decode limit, each image beyond the first {small:,} "
+        f"({small:,} and {large:,} image runs)",
         f"{share:.0%} ({rate:.0f} / {limit:.0f} images/s)",
         f">= {MIN_INGEST_SHARE:.0%}",
         _verdict(share >= MIN_INGEST_SHARE),
     ]
+    return [per_image, whole]
 
 
 def _ingest_rates(ingest: dict) -> tuple[float, float]:

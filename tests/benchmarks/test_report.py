@@ -103,10 +103,29 @@ def test_render_summary_states_each_target_and_verdict():
         in (markdown)
     )
     assert "2.00x -> 1.20x -> 1.10x | falling | met |" in markdown
-    assert "| 50% (400 / 800 images/s) | >= 70% | **missed** |" in markdown
+    assert "| 75% (600 / 800 images/s) | >= 70% | met |" in markdown
+    assert "| 50% (400 / 800 images/s) | (start-up: figure 3) |" in markdown
     assert "| 8% (5.0 s / 60 s) | <= 10% | met |" in markdown
     assert "| 1.10x (1,100 MB / 1,000 MB) | <= 1.2x | met |" in markdown
     assert "8.0 kB / 8.1 kB / 0.0 kB | no multiplication | met |" in markdown
+
+
+def test_render_summary_misses_ingestion_below_the_share():
+    results = _results()
+    results["ingestion"]["example_gen_s_by_size"]["10000"] = 30.0
+
+    markdown = report.render(results)
+
+    assert "| 56% (450 / 800 images/s) | >= 70% | **missed** |" in markdown
+
+
+def test_render_summary_judges_the_whole_component_without_two_sizes():
+    results = _results()
+    del results["ingestion"]["example_gen_s_by_size"]
+
+    markdown = report.render(results)
+
+    assert "| 50% (400 / 800 images/s) | >= 70% | **missed** |" in markdown
 
 
 def test_render_ingestion_shows_the_rate_beyond_the_fixed_cost():
