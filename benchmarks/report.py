@@ -124,8 +124,9 @@ def _repeats_line(results: dict) -> list[str]:
     tries = max(r.get("tries", 1) for r in results["compare"])
     return [
         f"- At {sizes} images the script and the DAG ran {tries} times, in "
-        "turn; each side's faster run is shown (the one least disturbed by "
-        "other load)."
+        "turn; the unchanged rerun, ingestion and the decode loops ran "
+        f"{tries} times too. Each figure is from the fastest of its runs "
+        "(the one least disturbed by other load)."
     ]
 
 
