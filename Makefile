@@ -43,11 +43,11 @@ lint: env
 	$(PY) -m ruff format --check .
 
 # The pipeline against a plain Keras script; see docs/benchmarks.md.
-# About 3 minutes on 2 cores; prints the tables, never fails on a timing.
+# About 2 minutes on 2 cores; prints the tables, never fails on a timing.
 bench-quick: env
 	$(PY) benchmarks/run.py --quick
 
-# The full run (about half an hour); rewrites the tables in
+# The full run (about 15 minutes on 2 cores); rewrites the tables in
 # docs/benchmarks.md.
 bench: env
 	$(PY) benchmarks/run.py

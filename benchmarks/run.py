@@ -1,7 +1,7 @@
 """Benchmarks the pipeline against a plain Keras script; writes the tables.
 
 `python benchmarks/run.py --quick` takes a few minutes on 2 cores; the
-full run, whose tables are kept in docs/benchmarks.md, about half an hour.
+full run, whose tables are kept in docs/benchmarks.md, about 15 minutes.
 Targets that are missed are reported in the table, never as a failure.
 """
 
@@ -310,9 +310,9 @@ def run_plan(plan: Plan, workdir: str) -> dict:
 @click.option(
     "--quick",
     is_flag=True,
-    help="Small sizes, 64 px, 1 epoch, no rerun after growing: about 3 "
+    help="Small sizes, 64 px, 1 epoch, no rerun after growing: about 2 "
     "minutes on 2 cores. Default: the full run (250 to 10,000 images, "
-    "about half an hour).",
+    "about 15 minutes).",
 )
 @click.option(
     "--workdir",
