@@ -54,6 +54,12 @@ def _tasks(spec: dict) -> dict:
     return spec["root"]["dag"]["tasks"]
 
 
+def _trainer_config(path) -> dict:
+    """The Trainer settings a compiled spec passes by default."""
+    declared = _load(path)["root"]["inputDefinitions"]["parameters"]
+    return json.loads(declared[TRAINER_CONFIG_PARAMETER]["defaultValue"])
+
+
 @pytest.mark.parametrize("layout", ["class_dirs", "labels_csv"])
 def test_compile_spec_parses_into_the_pipeline_spec_proto(specs, layout):
     spec = _load(specs[layout])
@@ -284,11 +290,7 @@ def test_runner_compile_takes_labels_from_a_local_csv(data_root, tmp_path):
     result = CliRunner().invoke(runner.main, args)
 
     assert result.exit_code == 0, result.output
-    trainer = json.loads(
-        _load(output)["root"]["inputDefinitions"]["parameters"][
-            TRAINER_CONFIG_PARAMETER
-        ]["defaultValue"]
-    )
+    trainer = _trainer_config(output)
     assert json.loads(trainer["label_spec"])["labels"] == ["pentagram", "star"]
 
 
@@ -331,11 +333,7 @@ def test_runner_compile_takes_classes_when_data_is_unreadable(tmp_path):
     result = CliRunner().invoke(runner.main, args)
 
     assert result.exit_code == 0, result.output
-    trainer = json.loads(
-        _load(output)["root"]["inputDefinitions"]["parameters"][
-            TRAINER_CONFIG_PARAMETER
-        ]["defaultValue"]
-    )
+    trainer = _trainer_config(output)
     assert json.loads(trainer["label_spec"])["classes"] == ["go", "stop"]
 
 
