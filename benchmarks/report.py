@@ -26,6 +26,9 @@ MAX_DAG_RATIO = 1.3
 MIN_INGEST_SHARE = 0.70
 MAX_RERUN_SHARE = 0.10
 MAX_MEMORY_GROWTH = 1.2
+# "Without multiplying storage": what ExampleGen and Transform each write,
+# per image, against the raw files.
+MAX_STORAGE_RATIO = 1.5
 
 
 def machine() -> dict:
@@ -121,12 +124,18 @@ def _repeats_line(results: dict) -> list[str]:
     if not repeated:
         return []
     sizes = ", ".join(f"{n:,}" for n in repeated)
+    once = [r["images"] for r in results["compare"] if r.get("tries", 1) == 1]
     tries = max(r.get("tries", 1) for r in results["compare"])
+    line = (
+        f"- At {sizes} images the script and the DAG ran {tries} times, in turn"
+    )
+    if once:
+        line += f"; at {', '.join(f'{n:,}' for n in once)} images once"
     return [
-        f"- At {sizes} images the script and the DAG ran {tries} times, in "
-        "turn; the unchanged rerun, ingestion and the decode loops ran "
+        f"{line}. The unchanged rerun, ingestion and the decode loops ran "
         f"{tries} times too. Each figure is from the fastest of its runs "
-        "(the one least disturbed by other load)."
+        "(the one least disturbed by other load); the rerun's share is "
+        "taken against the fastest first run."
     ]
 
 
@@ -148,10 +157,11 @@ def _summary(results: dict) -> str:
     lines = ["### Summary", ""]
     if results["plan"]["name"] != "full":
         lines += [
-            "A quick run trains so little that fixed costs dominate; the "
-            "targets are meant for the full run.",
+            "A quick run trains so little that fixed costs dominate; its "
+            "figures are not judged: the targets are meant for the full run.",
             "",
         ]
+        rows = [r[:4] + [""] if r else r for r in rows]
     lines += [
         "| # | Figure | Measured | Target | |",
         "|---|---|---|---|---|",
@@ -239,7 +249,12 @@ def _ingest_rows(results: dict) -> list[list[str]]:
     ]
     marginal = _marginal_rate(ingest)
     if not marginal:
-        whole[3:] = [f">= {MIN_INGEST_SHARE:.0%}", _verdict(False)]
+        # Judged with its start-up included: stricter than the target.
+        share = rate / limit
+        whole[3:] = [
+            f">= {MIN_INGEST_SHARE:.0%}",
+            _verdict(share >= MIN_INGEST_SHARE),
+        ]
         return [whole]
     (small, large), rate = marginal
     share = rate / limit
@@ -334,8 +349,8 @@ def _storage_row(results: dict) -> list[str] | None:
         "6",
         "Bytes on disk per image: raw / ExampleGen / Transform",
         f"{_kb(raw)} / {_kb(examples)} / {_kb(transform)}",
-        "no multiplication",
-        _verdict(transform <= raw),
+        f"each <= {MAX_STORAGE_RATIO}x raw",
+        _verdict(max(examples, transform) <= MAX_STORAGE_RATIO * raw),
     ]
 
 
@@ -464,19 +479,19 @@ def _components(results: dict) -> str:
         "|---|" + "---:|" * (len(rows) + (2 if fits else 0)),
     ]
     for name in per_size[0]:
-        cells = " | ".join(f"{s.get(name, 0):.1f}" for s in per_size)
+        cells = " | ".join(_seconds(s.get(name, 0)) for s in per_size)
         if fits:
             fixed, slope = fits[name]
-            cells += f" | {fixed:.1f} | {slope * 1000:.1f}"
+            cells += f" | {_seconds(fixed)} | {_seconds(slope * 1000)}"
         lines.append(f"| {name} | {cells} |")
     outside = [
         r["pipeline"]["wall_s"] - sum(s.values())
         for r, s in zip(rows, per_size)
     ]
-    cells = " | ".join(f"{v:.1f}" for v in outside)
+    cells = " | ".join(_seconds(v) for v in outside)
     if fits:
         fixed, slope = _line([r["images"] for r in rows], outside)
-        cells += f" | {fixed:.1f} | {slope * 1000:.1f}"
+        cells += f" | {_seconds(fixed)} | {_seconds(slope * 1000)}"
     lines.append(f"| outside components (imports, runner) | {cells} |")
     return "\n".join(lines)
 
@@ -551,6 +566,12 @@ def _storage(results: dict) -> str:
             f"| {size / storage['raw']:.2f}x |"
         )
     return "\n".join(lines)
+
+
+def _seconds(value: float) -> str:
+    """One decimal, without the sign of a fit that rounds to nothing."""
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
 
 
 def _plural(count: int, noun: str) -> str:
