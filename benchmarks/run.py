@@ -317,12 +317,14 @@ def run_plan(plan: Plan, workdir: str) -> dict:
 @click.option(
     "--workdir",
     default=None,
-    help="Folder for image sets, pipeline roots and task logs; kept "
-    "afterwards. Default: a temporary folder, deleted at the end.",
+    help="A new or empty folder for image sets, pipeline roots, task logs "
+    "and results.json; kept afterwards. Default: a temporary folder, "
+    "deleted at the end.",
 )
 @click.option(
     "--output",
     default=None,
+    type=click.Path(dir_okay=False, writable=True),
     help="Markdown file whose generated part is replaced by the results. "
     "Default: docs/benchmarks.md for a full run; a quick run only prints.",
 )
@@ -330,25 +332,102 @@ def run_plan(plan: Plan, workdir: str) -> dict:
     "--from-results",
     default=None,
     type=click.Path(exists=True, dir_okay=False),
-    help="Render a results.json of an earlier run instead of measuring.",
+    help="Render a results.json of an earlier run instead of measuring; "
+    "its own plan (quick or full) decides the default --output.",
 )
 def main(
     quick: bool, workdir: str | None, output: str | None, from_results
 ) -> None:
     """Measures the pipeline against a plain Keras script; prints tables."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    plan = QUICK if quick else FULL
+    if output is not None:
+        _check_output(output)
     if from_results:
-        with open(from_results) as f:
-            results = json.load(f)
+        if quick or workdir is not None:
+            raise click.UsageError(
+                "--from-results renders a saved run; --quick and --workdir "
+                "apply only to a new one."
+            )
+        results = load_results(from_results)
     else:
+        plan = QUICK if quick else FULL
+        if workdir is not None:
+            _check_workdir(workdir)
         results = _measure(plan, workdir)
     markdown = report.render(results)
     click.echo(markdown)
-    output = output if output is not None else ("" if quick else DOC)
+    if output is None and results["plan"]["name"] == FULL.name:
+        output = DOC
     if output:
         report.write(output, markdown)
         logger.info("Wrote the results into %s.", output)
+
+
+RESULT_KEYS = (
+    "plan",
+    "compare",
+    "memory",
+    "ingestion",
+    "storage",
+    "rerun",
+    "machine",
+    "conditions",
+)
+
+
+def load_results(path: str) -> dict:
+    """The results.json an earlier run kept, checked before rendering.
+
+    Raises:
+      click.ClickException: naming the file, if it is not JSON or lacks a
+        part of the results.
+    """
+    try:
+        with open(path) as f:
+            results = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise click.ClickException(
+            f"{path}: not a results.json of benchmarks/run.py ({e})."
+        ) from e
+    missing = (
+        [k for k in RESULT_KEYS if k not in results]
+        if isinstance(results, dict)
+        else list(RESULT_KEYS)
+    )
+    if missing:
+        raise click.ClickException(
+            f"{path}: not a results.json of benchmarks/run.py; it lacks "
+            f"{', '.join(missing)}."
+        )
+    return results
+
+
+def _check_output(output: str) -> None:
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise click.BadParameter(
+            f"{output!r}: its folder {folder!r} does not exist.",
+            param_hint="--output",
+        )
+
+
+def _check_workdir(workdir: str) -> None:
+    """Refuses a workdir that is a file or holds anything already.
+
+    A second run in the same folder would find its pipeline roots cached,
+    measure cache hits as first runs, and overwrite the earlier logs.
+    """
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise click.BadParameter(
+            f"{workdir!r} is a file, not a folder.", param_hint="--workdir"
+        )
+    if os.path.isdir(workdir) and os.listdir(workdir):
+        raise click.BadParameter(
+            f"{workdir!r} is not empty: it may hold an earlier run, whose "
+            "cached pipelines would be measured instead of new runs. Give a "
+            "new or empty folder.",
+            param_hint="--workdir",
+        )
 
 
 def _measure(plan: Plan, workdir: str | None) -> dict:
