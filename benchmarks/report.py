@@ -69,18 +69,47 @@ def render(results: dict) -> str:
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
+def check_marks(path: str) -> None:
+    """Checks that `write` can replace the generated part of `path`.
+
+    Raises:
+      ValueError: naming the file, if its marks are damaged: one without
+        the other, either twice, or the end before the start. Writing
+        there could lose hand-written text.
+    """
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        text = f.read()
+    starts, ends = text.count(START_MARK), text.count(END_MARK)
+    if (starts, ends) == (0, 0):
+        return
+    if (starts, ends) != (1, 1) or text.index(END_MARK) < text.index(
+        START_MARK
+    ):
+        raise ValueError(
+            f"{path}: the marks around the generated part are damaged "
+            f"({starts} start and {ends} end marks, which must be one each, "
+            "start first); mend them by hand so nothing written there is lost."
+        )
+
+
 def write(path: str, markdown: str) -> None:
     """Replaces the generated part of `path`, keeping the hand-written rest.
 
     A file without the marks gets them, with the results, at its end; a
     missing file is created with a title.
+
+    Raises:
+      ValueError: if the file's marks are damaged (see `check_marks`).
     """
+    check_marks(path)
     block = f"{START_MARK}\n\n{markdown}\n{END_MARK}\n"
     text = "# Benchmarks\n\n"
     if os.path.exists(path):
         with open(path) as f:
             text = f.read()
-    if START_MARK in text and END_MARK in text:
+    if START_MARK in text:
         head, rest = text.split(START_MARK, 1)
         tail = rest.split(END_MARK, 1)[1].lstrip("\n")
         text = head + block + ("\n" + tail if tail else "")
@@ -193,7 +222,7 @@ def _dag_row(results: dict) -> list[str] | None:
         f"{ratio:.2f}x ({row['pipeline']['wall_s']:.0f} s / "
         f"{row['baseline']['wall_s']:.0f} s)",
         f"<= {MAX_DAG_RATIO}x",
-        _verdict(ratio <= MAX_DAG_RATIO),
+        _verdict(round(ratio, 2) <= MAX_DAG_RATIO),
     ]
 
 
@@ -253,7 +282,7 @@ def _ingest_rows(results: dict) -> list[list[str]]:
         share = rate / limit
         whole[3:] = [
             f">= {MIN_INGEST_SHARE:.0%}",
-            _verdict(share >= MIN_INGEST_SHARE),
+            _verdict(round(share, 2) >= MIN_INGEST_SHARE),
         ]
         return [whole]
     (small, large), rate = marginal
@@ -264,7 +293,7 @@ def _ingest_rows(results: dict) -> list[list[str]]:
         f"({small:,} and {large:,} image runs)",
         f"{share:.0%} ({rate:.0f} / {limit:.0f} images/s)",
         f">= {MIN_INGEST_SHARE:.0%}",
-        _verdict(share >= MIN_INGEST_SHARE),
+        _verdict(round(share, 2) >= MIN_INGEST_SHARE),
     ]
     return [per_image, whole]
 
@@ -304,7 +333,7 @@ def _rerun_rows(results: dict) -> list[list[str]]:
             f"{same:.0%} ({rerun['unchanged']['wall_s']:.1f} s / "
             f"{first:.0f} s)",
             f"<= {MAX_RERUN_SHARE:.0%}",
-            _verdict(same <= MAX_RERUN_SHARE),
+            _verdict(round(same, 2) <= MAX_RERUN_SHARE),
         ]
     ]
     if rerun.get("grown"):
@@ -334,7 +363,7 @@ def _memory_row(results: dict) -> list[str] | None:
         f"{growth:.2f}x ({_mb(large['run']['peak_rss'])} / "
         f"{_mb(small['run']['peak_rss'])})",
         f"<= {MAX_MEMORY_GROWTH}x",
-        _verdict(growth <= MAX_MEMORY_GROWTH),
+        _verdict(round(growth, 2) <= MAX_MEMORY_GROWTH),
     ]
 
 

@@ -65,14 +65,13 @@ class Plan:
 
 QUICK = Plan(
     name="quick",
-    sizes=(250,),
+    sizes=(100, 250),
     target_size=250,
     rerun_size=250,
     memory_sizes=(250, 1000),
     storage_size=250,
     image_size=64,
     epochs=1,
-    grow=False,
 )
 FULL = Plan(
     name="full",
@@ -198,6 +197,9 @@ def memory(runner: Runner) -> list[dict]:
                 "image_dir": image_set.image_dir,
                 "tries": len(runs),
                 "run": _fastest(runs),
+                # The ingestion rate's own fastest run, which need not be
+                # the fastest run of the whole partial DAG.
+                "example_gen_s": min(_example_gen_seconds(r) for r in runs),
             }
         )
     return rows
@@ -217,10 +219,9 @@ def ingestion(runner: Runner, memory_rows: list[dict]) -> dict:
     )
     return {
         "images": row["images"],
-        "example_gen_s": _example_gen_seconds(row["run"]),
+        "example_gen_s": row["example_gen_s"],
         "example_gen_s_by_size": {
-            str(r["images"]): _example_gen_seconds(r["run"])
-            for r in memory_rows
+            str(r["images"]): r["example_gen_s"] for r in memory_rows
         },
         "limit": limit["result"]["images_per_s"],
     }
@@ -310,9 +311,9 @@ def run_plan(plan: Plan, workdir: str) -> dict:
 @click.option(
     "--quick",
     is_flag=True,
-    help="Small sizes, 64 px, 1 epoch, no rerun after growing: about 2 "
-    "minutes on 2 cores. Default: the full run (250 to 10,000 images, "
-    "about 15 minutes).",
+    help="Small sizes (100 to 1,000 images), 64 px, 1 epoch, one try of "
+    "each: about 2 minutes on 2 cores. Default: the full run (250 to "
+    "10,000 images, about 15 minutes).",
 )
 @click.option(
     "--workdir",
@@ -324,9 +325,9 @@ def run_plan(plan: Plan, workdir: str) -> dict:
 @click.option(
     "--output",
     default=None,
-    type=click.Path(dir_okay=False, writable=True),
-    help="Markdown file whose generated part is replaced by the results. "
-    "Default: docs/benchmarks.md for a full run; a quick run only prints.",
+    help="Markdown file whose generated part is replaced by the results; "
+    "'' only prints. Default: docs/benchmarks.md for a full run; a quick "
+    "run only prints.",
 )
 @click.option(
     "--from-results",
@@ -340,8 +341,6 @@ def main(
 ) -> None:
     """Measures the pipeline against a plain Keras script; prints tables."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if output is not None:
-        _check_output(output)
     if from_results:
         if quick or workdir is not None:
             raise click.UsageError(
@@ -349,18 +348,36 @@ def main(
                 "apply only to a new one."
             )
         results = load_results(from_results)
+        target = _target(output, results["plan"]["name"])
+        _check_output(target)
+        _publish(results, target, source=from_results)
+        return
+
+    plan = QUICK if quick else FULL
+    target = _target(output, plan.name)
+    _check_output(target)
+    keep = workdir is not None
+    if keep:
+        _check_workdir(workdir)
     else:
-        plan = QUICK if quick else FULL
-        if workdir is not None:
-            _check_workdir(workdir)
+        workdir = tempfile.mkdtemp(prefix="symbol-benchmarks-")
+    saved = os.path.join(workdir, "results.json")
+    published = False
+    try:
         results = _measure(plan, workdir)
-    markdown = report.render(results)
-    click.echo(markdown)
-    if output is None and results["plan"]["name"] == FULL.name:
-        output = DOC
-    if output:
-        report.write(output, markdown)
-        logger.info("Wrote the results into %s.", output)
+        with open(saved, "w") as f:
+            json.dump(results, f, indent=2)
+        _publish(results, target, source=saved)
+        published = True
+    finally:
+        if os.path.exists(saved) and not published:
+            logger.error(
+                "The measured results are kept in %s; render them again "
+                "with --from-results.",
+                saved,
+            )
+        elif not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 RESULT_KEYS = (
@@ -390,7 +407,7 @@ def load_results(path: str) -> dict:
             f"{path}: not a results.json of benchmarks/run.py ({e})."
         ) from e
     missing = (
-        [k for k in RESULT_KEYS if k not in results]
+        [k for k in RESULT_KEYS if not results.get(k)]
         if isinstance(results, dict)
         else list(RESULT_KEYS)
     )
@@ -402,21 +419,74 @@ def load_results(path: str) -> dict:
     return results
 
 
+# What rendering a damaged results.json raises.
+RENDER_ERRORS = (
+    KeyError,
+    TypeError,
+    AttributeError,
+    ValueError,
+    ZeroDivisionError,
+)
+
+
+def _target(output: str | None, plan_name: str) -> str:
+    """Where the tables go: --output, else the docs for a full run only."""
+    if output is not None:
+        return output
+    return DOC if plan_name == FULL.name else ""
+
+
+def _publish(results: dict, output: str, *, source: str) -> None:
+    """Prints the tables and writes them into `output`, if one is given."""
+    try:
+        markdown = report.render(results)
+    except RENDER_ERRORS as e:
+        raise click.ClickException(
+            f"{source}: the results cannot be rendered "
+            f"({type(e).__name__}: {e})."
+        ) from e
+    click.echo(markdown)
+    if not output:
+        return
+    try:
+        report.write(output, markdown)
+    except (OSError, ValueError) as e:
+        raise click.ClickException(f"Cannot write {output}: {e}") from e
+    logger.info("Wrote the results into %s.", output)
+
+
 def _check_output(output: str) -> None:
+    """Refuses, before anything is measured, a file the tables cannot go to."""
+    if not output:
+        return
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise click.BadParameter(
             f"{output!r}: its folder {folder!r} does not exist.",
             param_hint="--output",
         )
+    if os.path.isdir(output):
+        raise click.BadParameter(
+            f"{output!r} is a folder, not a file.", param_hint="--output"
+        )
+    if not os.access(output if os.path.exists(output) else folder, os.W_OK):
+        raise click.BadParameter(
+            f"{output!r} cannot be written.", param_hint="--output"
+        )
+    try:
+        report.check_marks(output)
+    except (OSError, ValueError) as e:
+        raise click.BadParameter(str(e), param_hint="--output") from e
 
 
 def _check_workdir(workdir: str) -> None:
-    """Refuses a workdir that is a file or holds anything already.
+    """Creates the workdir; refuses one that is a file or holds anything.
 
     A second run in the same folder would find its pipeline roots cached,
     measure cache hits as first runs, and overwrite the earlier logs.
     """
+    if not workdir:
+        raise click.BadParameter("an empty path.", param_hint="--workdir")
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise click.BadParameter(
             f"{workdir!r} is a file, not a folder.", param_hint="--workdir"
@@ -428,24 +498,25 @@ def _check_workdir(workdir: str) -> None:
             "new or empty folder.",
             param_hint="--workdir",
         )
+    try:
+        os.makedirs(workdir, exist_ok=True)
+    except OSError as e:
+        raise click.BadParameter(
+            f"{workdir!r} cannot be created ({e.strerror or e}).",
+            param_hint="--workdir",
+        ) from e
+    if not os.access(workdir, os.W_OK):
+        raise click.BadParameter(
+            f"{workdir!r} cannot be written.", param_hint="--workdir"
+        )
 
 
-def _measure(plan: Plan, workdir: str | None) -> dict:
-    keep = workdir is not None
-    workdir = workdir or tempfile.mkdtemp(prefix="symbol-benchmarks-")
-    os.makedirs(workdir, exist_ok=True)
+def _measure(plan: Plan, workdir: str) -> dict:
     logger.info("Running the %s benchmarks in %s.", plan.name, workdir)
     try:
-        results = run_plan(plan, workdir)
-        if keep:
-            with open(os.path.join(workdir, "results.json"), "w") as f:
-                json.dump(results, f, indent=2)
-        return results
+        return run_plan(plan, workdir)
     except measure.TaskError as e:
         raise click.ClickException(str(e)) from e
-    finally:
-        if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Tests for the benchmark tables."""
 
+import pytest
+
 from benchmarks import report
 from tests.benchmarks import sample
 
@@ -150,3 +152,49 @@ def test_write_appends_the_marks_to_a_file_without_them(tmp_path):
     assert path.read_text() == (
         f"# Title\n\n{report.START_MARK}\n\ntable\n{report.END_MARK}\n"
     )
+
+
+def test_render_summary_misses_each_target_it_judges():
+    results = sample.results()
+    results["compare"][1]["pipeline"]["wall_s"] = 70.0
+    results["compare"][2]["pipeline"]["wall_s"] = 300.0
+    results["rerun"]["unchanged"]["wall_s"] = 7.0
+    results["memory"][1]["run"]["peak_rss"] = 1_300_000_000
+
+    markdown = report.render(results)
+
+    assert "| 1.40x (70 s / 50 s) | <= 1.3x | **missed** |" in markdown
+    assert "2.00x -> 1.40x -> 1.50x | falling | **missed** |" in markdown
+    assert "| 12% (7.0 s / 60 s) | <= 10% | **missed** |" in markdown
+    assert "| 1.30x (1,300 MB / 1,000 MB) | <= 1.2x | **missed** |" in (
+        markdown
+    )
+
+
+def test_render_summary_judges_the_figure_as_printed():
+    results = sample.results()
+    results["compare"][1]["pipeline"]["wall_s"] = 65.2  # 1.304x
+
+    markdown = report.render(results)
+
+    assert "| 1.30x (65 s / 50 s) | <= 1.3x | met |" in markdown
+
+
+@pytest.mark.parametrize(
+    "marks",
+    [
+        f"{report.START_MARK}\nold\n",
+        f"old\n{report.END_MARK}\n",
+        f"{report.END_MARK}\nold\n{report.START_MARK}\n",
+        f"{report.START_MARK}\n{report.END_MARK}\n{report.START_MARK}\n",
+    ],
+)
+def test_write_refuses_damaged_marks_and_keeps_the_file(tmp_path, marks):
+    path = tmp_path / "benchmarks.md"
+    original = f"# Title\n\n{marks}\n## Kept by hand\n"
+    path.write_text(original)
+
+    with pytest.raises(ValueError, match="marks around the generated part"):
+        report.write(str(path), "new table")
+
+    assert path.read_text() == original

@@ -142,3 +142,105 @@ def test_measuring_keeps_results_in_an_empty_workdir(
 
 def _must_not_measure(plan, workdir):
     raise AssertionError("measured despite a refused option")
+
+
+def test_rendering_names_the_file_whose_results_are_damaged(tmp_path, doc):
+    results = sample.results()
+    del results["compare"][0]["baseline"]
+    saved = _saved(tmp_path, "damaged", results)
+
+    outcome = CliRunner().invoke(run.main, ["--from-results", str(saved)])
+
+    assert outcome.exit_code == 1
+    assert f"{saved}: the results cannot be rendered (KeyError" in (
+        outcome.output
+    )
+    assert doc.read_text() == "# Benchmarks\n\nBy hand.\n"
+
+
+def test_measured_results_are_kept_when_writing_fails(tmp_path, monkeypatch):
+    workdir = tmp_path / "temporary"
+    workdir.mkdir()
+    monkeypatch.setattr(run.tempfile, "mkdtemp", lambda prefix: str(workdir))
+    monkeypatch.setattr(run, "run_plan", lambda plan, folder: sample.results())
+
+    def fail(path, markdown):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run.report, "write", fail)
+    output = tmp_path / "out.md"
+
+    outcome = CliRunner().invoke(run.main, ["--quick", "--output", str(output)])
+
+    assert outcome.exit_code == 1
+    assert f"Cannot write {output}: disk full" in outcome.output
+    kept = json.loads((workdir / "results.json").read_text())
+    assert kept["plan"]["name"] == "full"
+
+
+def test_measuring_removes_its_temporary_folder_once_written(
+    tmp_path, monkeypatch
+):
+    workdir = tmp_path / "temporary"
+    workdir.mkdir()
+    monkeypatch.setattr(run.tempfile, "mkdtemp", lambda prefix: str(workdir))
+    monkeypatch.setattr(run, "run_plan", lambda plan, folder: sample.results())
+    output = tmp_path / "out.md"
+
+    outcome = CliRunner().invoke(run.main, ["--quick", "--output", str(output)])
+
+    assert outcome.exit_code == 0, outcome.output
+    assert "### Run: full" in output.read_text()
+    assert not workdir.exists()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: "", "an empty path"),
+        (lambda tmp: str(_file(tmp) / "below"), "cannot be created"),
+    ],
+)
+def test_measuring_refuses_a_workdir_it_cannot_use(
+    tmp_path, monkeypatch, make, message
+):
+    monkeypatch.setattr(run, "run_plan", _must_not_measure)
+
+    outcome = CliRunner().invoke(
+        run.main, ["--quick", "--workdir", make(tmp_path)]
+    )
+
+    assert outcome.exit_code == 2
+    assert message in outcome.output
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: str(tmp), "is a folder, not a file"),
+        (lambda tmp: str(_damaged(tmp)), "marks around the generated part"),
+    ],
+)
+def test_measuring_refuses_an_output_it_cannot_write(
+    tmp_path, monkeypatch, make, message
+):
+    monkeypatch.setattr(run, "run_plan", _must_not_measure)
+
+    outcome = CliRunner().invoke(
+        run.main, ["--quick", "--output", make(tmp_path)]
+    )
+
+    assert outcome.exit_code == 2
+    assert message in outcome.output
+
+
+def _file(folder):
+    path = folder / "a-file"
+    path.write_text("mine")
+    return path
+
+
+def _damaged(folder):
+    path = folder / "damaged.md"
+    path.write_text(f"# Title\n\n{run.report.START_MARK}\nold\n")
+    return path
