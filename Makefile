@@ -47,7 +47,7 @@ lint: env
 bench-quick: env
 	$(PY) benchmarks/run.py --quick
 
-# The full run (about 15 minutes on 2 cores); rewrites the tables in
+# The full run (about 20 minutes on 2 cores); rewrites the tables in
 # docs/benchmarks.md.
 bench: env
 	$(PY) benchmarks/run.py

@@ -1,7 +1,7 @@
 """Benchmarks the pipeline against a plain Keras script; writes the tables.
 
 `python benchmarks/run.py --quick` takes a few minutes on 2 cores; the
-full run, whose tables are kept in docs/benchmarks.md, about 15 minutes.
+full run, whose tables are kept in docs/benchmarks.md, about 20 minutes.
 Targets that are missed are reported in the table, never as a failure.
 """
 
@@ -42,10 +42,10 @@ class Plan:
       image_size, batch_size, epochs, split, seed: training settings, the
         same for both sides.
       grow: whether to rerun after adding 1 % more images (a whole run).
-      repeats: how often the script and the DAG run, in turn, at sizes up
-        to `target_size`, and how often the unchanged rerun, ingestion and
-        the decode loops run; the fastest run of each is reported, the one
-        least disturbed by other load on the machine.
+      repeats: how often the script and the DAG run, in turn, at each
+        size, and how often the unchanged rerun, ingestion and the decode
+        loops run; the fastest run of each is reported, the one least
+        disturbed by other load on the machine.
     """
 
     name: str
@@ -151,7 +151,7 @@ def compare(runner: Runner) -> list[dict]:
     rows = []
     for count in runner.plan.sizes:
         image_set = runner.image_set(count)
-        tries = runner.plan.repeats if count <= runner.plan.target_size else 1
+        tries = runner.plan.repeats
         scripts, dags = [], []
         for attempt in range(tries):
             suffix = f"-{attempt + 1}" if attempt else ""
@@ -313,7 +313,7 @@ def run_plan(plan: Plan, workdir: str) -> dict:
     is_flag=True,
     help="Small sizes (100 to 1,000 images), 64 px, 1 epoch, one try of "
     "each: about 2 minutes on 2 cores. Default: the full run (250 to "
-    "10,000 images, about 15 minutes).",
+    "10,000 images, about 20 minutes).",
 )
 @click.option(
     "--workdir",
