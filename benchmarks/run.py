@@ -41,7 +41,6 @@ class Plan:
         `sizes`, best with distinct images (repeated photos compress).
       image_size, batch_size, epochs, split, seed: training settings, the
         same for both sides.
-      grow: whether to rerun after adding 1 % more images (a whole run).
       repeats: how often the script and the DAG run, in turn, at each
         size, and how often the unchanged rerun, ingestion and the decode
         loops run; the fastest run of each is reported, the one least
@@ -59,7 +58,6 @@ class Plan:
     batch_size: int = 32
     split: float = 0.2
     seed: int = 42
-    grow: bool = True
     repeats: int = 1
 
 
@@ -250,8 +248,6 @@ def rerun(runner: Runner, compare_rows: list[dict]) -> dict:
         "unchanged": _fastest(reruns),
         "tries": len(reruns),
     }
-    if not runner.plan.grow:
-        return result
     image_set = data.prepare(runner.workdir, count)
     result["added"] = max(1, round(count * GROWTH))
     data.add_images(image_set, result["added"])

@@ -195,40 +195,28 @@ def test_measuring_removes_its_temporary_folder_once_written(
 
 
 @pytest.mark.parametrize(
-    "make, message",
+    "option, make, message",
     [
-        (lambda tmp: "", "an empty path"),
-        (lambda tmp: str(_file(tmp) / "below"), "cannot be created"),
+        ("--workdir", lambda tmp: "", "an empty path"),
+        (
+            "--workdir",
+            lambda tmp: str(_file(tmp) / "below"),
+            "cannot be created",
+        ),
+        ("--output", lambda tmp: str(tmp), "is a folder, not a file"),
+        (
+            "--output",
+            lambda tmp: str(_damaged(tmp)),
+            "marks around the generated part",
+        ),
     ],
 )
-def test_measuring_refuses_a_workdir_it_cannot_use(
-    tmp_path, monkeypatch, make, message
+def test_measuring_refuses_a_path_it_cannot_use(
+    tmp_path, monkeypatch, option, make, message
 ):
     monkeypatch.setattr(run, "run_plan", _must_not_measure)
 
-    outcome = CliRunner().invoke(
-        run.main, ["--quick", "--workdir", make(tmp_path)]
-    )
-
-    assert outcome.exit_code == 2
-    assert message in outcome.output
-
-
-@pytest.mark.parametrize(
-    "make, message",
-    [
-        (lambda tmp: str(tmp), "is a folder, not a file"),
-        (lambda tmp: str(_damaged(tmp)), "marks around the generated part"),
-    ],
-)
-def test_measuring_refuses_an_output_it_cannot_write(
-    tmp_path, monkeypatch, make, message
-):
-    monkeypatch.setattr(run, "run_plan", _must_not_measure)
-
-    outcome = CliRunner().invoke(
-        run.main, ["--quick", "--output", make(tmp_path)]
-    )
+    outcome = CliRunner().invoke(run.main, ["--quick", option, make(tmp_path)])
 
     assert outcome.exit_code == 2
     assert message in outcome.output
